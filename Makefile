@@ -1,0 +1,52 @@
+# scos-gr: the two commands are `make run` and `make test`; each installs whatever is missing.
+#
+#   make run    start the sensor on the embedded default (sim radio, SQLite in ./data, 127.0.0.1:8000)
+#   make test   run the test suite (what .ci/run calls)
+#   make bench  run the benchmarks under bench/ and print their figures
+#   make grc    open GNU Radio Companion on flowgraphs/ with the scos blocks available
+
+APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make postgresql
+VENV := .venv
+PY := $(VENV)/bin/python
+# The venv sees Debian's gnuradio and numpy; pip's resolver keeps numpy<2 (pyproject pins it).
+PIP := $(PY) -m pip --disable-pip-version-check -q
+SITE_PACKAGES = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+OOT_SOURCES := CMakeLists.txt $(shell find blocks -type f -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: run test bench grc deps system-packages clean
+
+run: deps
+	$(VENV)/bin/scos-gr serve
+
+test: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: deps
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+grc: deps
+	GRC_BLOCKS_PATH=$(CURDIR)/$(VENV)/share/gnuradio/grc/blocks PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+		gnuradio-companion flowgraphs/*.grc
+
+deps: system-packages $(VENV)/.installed $(VENV)/.oot-installed
+
+system-packages:
+	@tools/ensure-apt-packages $(APT_PACKAGES)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PIP) install -e '.[test]'
+	@$(PY) -c 'import numpy, sys; assert numpy.__version__.startswith("1."), numpy.__file__; sys.exit(0)'
+	touch $@
+
+# The OOT module gnuradio.scos, configured and installed by CMake into the venv's prefix
+# (Python package under site-packages/gnuradio/scos, GRC files under share/gnuradio/grc/blocks).
+$(VENV)/.oot-installed: $(VENV)/.installed $(OOT_SOURCES)
+	cmake -S . -B build -DCMAKE_INSTALL_PREFIX=$(CURDIR)/$(VENV) \
+		-DPython3_EXECUTABLE=$(CURDIR)/$(PY) >/dev/null
+	cmake --install build >/dev/null
+	touch $@
+
+clean:
+	rm -rf build $(VENV)

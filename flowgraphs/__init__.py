@@ -1,0 +1,1 @@
+"""flowgraphs room of scos-gr."""

@@ -1,0 +1,1 @@
+"""scheduler room of scos-gr."""

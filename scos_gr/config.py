@@ -1,0 +1,79 @@
+"""All configuration of scos-gr, read from environment variables in this one place.
+
+Every setting has a documented default so that `scos-gr serve` with no environment runs the
+embedded default: the simulated radio, SQLite in ./data, listening on 127.0.0.1:8000.
+The README's configuration table mirrors ``VARIABLES`` below.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+#: (variable, default, meaning) -- the single source for the README's configuration table.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("SCOS_DATA_DIR", "./data", "recordings, SQLite database, flowgraph cache"),
+    ("DATABASE_URL", "sqlite:///<SCOS_DATA_DIR>/scos.db", "peewee/playhouse.db_url URL; postgresql://user:pw@host/db for PostgreSQL"),
+    ("SCOS_RADIO", "sim", "'sim[,option=value...]' for the simulated radio, else a gr-osmosdr device string (rtl=0, hackrf=0, uhd, file=...)"),
+    ("SCOS_HOST", "127.0.0.1", "address the HTTP server binds"),
+    ("SCOS_PORT", "8000", "port the HTTP server binds"),
+    ("SCOS_CALIBRATION_FILE", "(none)", "YAML calibration file (gain correction, noise figure over frequency)"),
+    ("SCOS_TASK_TIMEOUT", "60", "seconds a task may run before it is stopped and recorded as failed"),
+    ("SCOS_LOG_LEVEL", "INFO", "Python logging level"),
+    ("SCOS_SENSOR_ID", "scos-gr", "sensor id written into every recording's sensor definition"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration. Build it with :func:`load_settings`."""
+
+    data_dir: Path
+    database_url: str
+    radio: str = "sim"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    calibration_file: Path | None = None
+    task_timeout_s: float = 60.0
+    log_level: str = "INFO"
+    sensor_id: str = "scos-gr"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def acquisitions_dir(self) -> Path:
+        """Where recordings live: ``{acquisitions_dir}/{entry}/{entry}_{task_id}.sigmf-*``."""
+        return self.data_dir / "acquisitions"
+
+    @property
+    def flowgraph_cache_dir(self) -> Path:
+        """Where ``grcc`` output is cached, keyed by each .grc file's content hash."""
+        return self.data_dir / "flowgraph-cache"
+
+    def with_overrides(self, **changes) -> "Settings":
+        """A copy with some fields changed (command-line flags win over the environment)."""
+        if "data_dir" in changes and "database_url" not in changes and self.database_url == default_database_url(self.data_dir):
+            changes["database_url"] = default_database_url(Path(changes["data_dir"]))
+        return replace(self, **changes)
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{(Path(data_dir) / 'scos.db').resolve()}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: ``os.environ``), applying the defaults."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("SCOS_DATA_DIR", "./data")).resolve()
+    calibration = env.get("SCOS_CALIBRATION_FILE")
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or default_database_url(data_dir),
+        radio=env.get("SCOS_RADIO", "sim"),
+        host=env.get("SCOS_HOST", "127.0.0.1"),
+        port=int(env.get("SCOS_PORT", "8000")),
+        calibration_file=Path(calibration).resolve() if calibration else None,
+        task_timeout_s=float(env.get("SCOS_TASK_TIMEOUT", "60")),
+        log_level=env.get("SCOS_LOG_LEVEL", "INFO").upper(),
+        sensor_id=env.get("SCOS_SENSOR_ID", "scos-gr"),
+    )

@@ -1,0 +1,198 @@
+"""The store: peewee models shared by the API and the scheduler, and how to open the database.
+
+One module holds every model so that dependencies keep pointing one way: the web layer and the
+scheduler both import the store, and neither imports the other. Rows reference schedule entries
+by *name* (not a foreign key) on purpose: a task that is running when its entry is deleted still
+records its outcome and recording under that name (spec: "the recording is never lost").
+
+SQLite is the embedded default (WAL mode, so the web threads read while the scheduler process
+writes); PostgreSQL is chosen with ``DATABASE_URL=postgresql://...``. ``init_store`` creates
+missing tables and adds missing columns, so an upgrade never loses data.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import peewee
+from playhouse.db_url import connect as _connect_url
+
+database = peewee.DatabaseProxy()
+
+TASK_IN_PROGRESS = "in-progress"
+TASK_SUCCESS = "success"
+TASK_FAILURE = "failure"
+
+
+def utcnow() -> _dt.datetime:
+    """Naive UTC datetime (stored as such on both backends)."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
+def iso(ts: _dt.datetime | None) -> str | None:
+    """ISO 8601 UTC with milliseconds and a Z, as the API prints times."""
+    if ts is None:
+        return None
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+class JSONField(peewee.TextField):
+    """A JSON document stored as text (works the same on SQLite and PostgreSQL)."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+
+
+class User(BaseModel):
+    """A client of the API. Only a SHA-256 of the token is stored; the token is shown once."""
+
+    name = peewee.CharField(max_length=150, unique=True)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    is_admin = peewee.BooleanField(default=False)
+    created = peewee.DateTimeField(default=utcnow)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def create_with_token(cls, name: str, is_admin: bool = False) -> tuple["User", str]:
+        """Create a user with a fresh random token (256 bits); return (user, token)."""
+        token = secrets.token_hex(32)
+        user = cls.create(name=name, token_hash=cls.hash_token(token), is_admin=is_admin)
+        return user, token
+
+
+class ScheduleEntry(BaseModel):
+    """A schedule entry as the API describes it; the scheduler advances next_task_*."""
+
+    name = peewee.CharField(max_length=50, unique=True)
+    action = peewee.CharField(max_length=100)
+    priority = peewee.IntegerField(default=10)
+    start = peewee.BigIntegerField()
+    stop = peewee.BigIntegerField(null=True)
+    interval = peewee.IntegerField(null=True)
+    is_active = peewee.BooleanField(default=True)
+    is_private = peewee.BooleanField(default=False)
+    owner = peewee.ForeignKeyField(User, backref="schedule_entries", on_delete="CASCADE")
+    next_task_time = peewee.BigIntegerField(null=True, index=True)
+    next_task_id = peewee.IntegerField(default=1)
+    created = peewee.DateTimeField(default=utcnow)
+    modified = peewee.DateTimeField(default=utcnow)
+
+
+class Task(BaseModel):
+    """One executed (or executing) task of an entry, whatever its outcome."""
+
+    entry_name = peewee.CharField(max_length=50)
+    task_id = peewee.IntegerField()
+    action = peewee.CharField(max_length=100)
+    status = peewee.CharField(max_length=16, default=TASK_IN_PROGRESS)
+    detail = peewee.TextField(default="")
+    scheduled_time = peewee.BigIntegerField(null=True)
+    started = peewee.DateTimeField(default=utcnow)
+    finished = peewee.DateTimeField(null=True)
+    duration_s = peewee.FloatField(null=True)
+
+    class Meta:
+        indexes = ((("entry_name", "task_id"), True),)
+
+
+class Acquisition(BaseModel):
+    """The SigMF recording one successful task produced. Paths are relative to the data dir.
+
+    The row is committed only after both files exist (written atomically), so a row always
+    points at a complete recording; the metadata is kept here too so lists need no file reads.
+    """
+
+    entry_name = peewee.CharField(max_length=50)
+    task_id = peewee.IntegerField()
+    created = peewee.DateTimeField(default=utcnow)
+    meta_path = peewee.CharField(max_length=1024)
+    data_path = peewee.CharField(max_length=1024)
+    data_bytes = peewee.BigIntegerField(default=0)
+    sha512 = peewee.CharField(max_length=128, default="")
+    sigmf_metadata = JSONField()
+
+    class Meta:
+        indexes = ((("entry_name", "task_id"), True),)
+
+
+class SchedulerState(BaseModel):
+    """The scheduler's heartbeat (one row, id 1), read by /status in any web worker."""
+
+    state = peewee.CharField(max_length=16, default="idle")  # running | idle | stopped
+    current_entry = peewee.CharField(max_length=50, null=True)
+    current_task_id = peewee.IntegerField(null=True)
+    heartbeat = peewee.DoubleField(default=0.0)  # epoch seconds of the last beat
+    started = peewee.DoubleField(default=0.0)
+    pid = peewee.IntegerField(null=True)
+    radio_args = peewee.CharField(max_length=512, default="")
+    radio_healthy = peewee.BooleanField(default=True)
+    radio_detail = peewee.TextField(default="")
+
+
+MODELS: tuple[type[BaseModel], ...] = (User, ScheduleEntry, Task, Acquisition, SchedulerState)
+
+
+def open_database(url: str) -> peewee.Database:
+    """Open (without binding) the database for ``url``, tuned for our threads and processes."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(
+            str(path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "normal",
+                "busy_timeout": 10000,
+                "foreign_keys": 1,
+            },
+            timeout=10,
+        )
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        # autorollback: a failed statement must not poison a pooled connection.
+        return _connect_url(url, autorollback=True)
+    return _connect_url(url)
+
+
+def init_store(url: str) -> peewee.Database:
+    """Bind the models to ``url``, create missing tables and add missing columns."""
+    db = open_database(url)
+    database.initialize(db)
+    with db.connection_context():
+        db.create_tables(MODELS, safe=True)
+        _add_missing_columns(db)
+    return db
+
+
+def _add_missing_columns(db: peewee.Database) -> None:
+    """Forward-only migration: a column added to a model is added to an existing table."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    operations = []
+    for model in MODELS:
+        table = model._meta.table_name
+        existing = {c.name for c in db.get_columns(table)}
+        for fld in model._meta.sorted_fields:
+            if fld.column_name not in existing:
+                if not fld.null and fld.default is None:
+                    fld = fld.clone()  # type: ignore[assignment]
+                    fld.null = True
+                operations.append(migrator.add_column(table, fld.column_name, fld))
+    if operations:
+        with db.atomic():
+            migrate(*operations)

@@ -1,0 +1,1 @@
+"""sigmf_out room of scos-gr."""
