@@ -1,0 +1,21 @@
+"""Fixtures shared by every room's tests."""
+from __future__ import annotations
+
+import pytest
+
+from scos_gr.config import Settings, load_settings
+from scos_gr import store
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Settings with a private data dir and SQLite database under tmp_path."""
+    return load_settings({"SCOS_DATA_DIR": str(tmp_path / "data")})
+
+
+@pytest.fixture
+def sqlite_store(settings):
+    """The store bound to a fresh SQLite database; yields the peewee database."""
+    db = store.init_store(settings.database_url)
+    yield db
+    db.close()
