@@ -1,0 +1,104 @@
+"""The `scos-gr` console script: the operations contract.
+
+    scos-gr serve [--host H] [--port P] [--data-dir D] [--no-scheduler]
+    scos-gr scheduler [--data-dir D]
+    scos-gr createuser NAME [--admin] [--data-dir D]   (the token is stdout's last line)
+
+Flags win over the environment (see scos_gr.config). This is the only module that imports the
+web layer.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from scos_gr.config import Settings, load_settings
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    changes = {}
+    if getattr(args, "data_dir", None):
+        changes["data_dir"] = Path(args.data_dir).resolve()
+    if getattr(args, "host", None):
+        changes["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        changes["port"] = args.port
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scos_gr.api import server
+
+    settings = _settings_from(args)
+    _configure_logging(settings)
+    return server.serve(settings, with_scheduler=not args.no_scheduler)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from scos_gr.scheduler import service
+
+    settings = _settings_from(args)
+    _configure_logging(settings)
+    return service.run_forever(settings)
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    from scos_gr import store
+
+    settings = _settings_from(args)
+    store.init_store(settings.database_url)
+    with store.database.connection_context():
+        if store.User.select().where(store.User.name == args.name).exists():
+            print(f"error: a user named {args.name!r} already exists", file=sys.stderr)
+            return 1
+        _, token = store.User.create_with_token(args.name, is_admin=args.admin)
+    role = "admin" if args.admin else "user"
+    print(f"created {role} {args.name!r}; its token (shown once):")
+    print(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scos-gr", description="scos-gr networked RF spectrum sensor")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir_flag(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="data directory (default: $SCOS_DATA_DIR or ./data)")
+
+    p = sub.add_parser("serve", help="run the HTTP API (and the scheduler, unless --no-scheduler)")
+    p.add_argument("--host", help="bind address (default: $SCOS_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="bind port (default: $SCOS_PORT or 8000)")
+    data_dir_flag(p)
+    p.add_argument("--no-scheduler", action="store_true", help="serve the API only; run `scos-gr scheduler` separately")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("scheduler", help="run the scheduler alone (one per database)")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("createuser", help="create an API user and print its token on the last line")
+    p.add_argument("name")
+    p.add_argument("--admin", action="store_true", help="give the user the admin role")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_createuser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
