@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,39 @@ def flowgraph_id(grc_path: Path) -> str:
         raise CompileError(f"{grc_path.name}: no options id in the flowgraph") from exc
 
 
+_SYSTEM_BLOCK_DIRS = ("/usr/share/gnuradio/grc/blocks", "/usr/local/share/gnuradio/grc/blocks")
+_ID_LINE = re.compile(r"^id:\s*['\"]?([A-Za-z0-9_]+)", re.MULTILINE)
+
+
+def known_block_ids(blocks_path: str | None = None) -> set[str]:
+    """Every block id GRC can load from its system paths and ``blocks_path``.
+
+    grcc silently drops a block whose definition it cannot find and still generates a (wrong)
+    flowgraph, so the compiler checks the ids itself before trusting grcc's result.
+    """
+    ids: set[str] = set()
+    for directory in [*_SYSTEM_BLOCK_DIRS, *(blocks_path or grc_blocks_path()).split(os.pathsep)]:
+        if not os.path.isdir(directory):
+            continue
+        for yml in Path(directory).rglob("*.block.yml"):
+            match = _ID_LINE.search(yml.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                ids.add(match.group(1))
+    return ids
+
+
+def check_block_ids(grc_path: Path, blocks_path: str | None = None) -> None:
+    """Raise CompileError naming the file and every block whose definition GRC cannot find."""
+    document = yaml.safe_load(grc_path.read_text(encoding="utf-8"))
+    used = {str(b.get("id")) for b in (document.get("blocks") or []) if isinstance(b, dict)}
+    missing = sorted(used - known_block_ids(blocks_path))
+    if missing:
+        raise CompileError(
+            f"{grc_path.name}: unknown block(s) {', '.join(missing)}; is the scos OOT module "
+            "installed (make deps) and GRC_BLOCKS_PATH right?"
+        )
+
+
 def cache_key(grc_path: Path, blocks_path: str | None = None) -> str:
     digest = hashlib.sha256()
     digest.update(grc_path.read_bytes())
@@ -103,6 +137,7 @@ def compile_flowgraph(grc_path: Path, cache_dir: Path) -> CompiledFlowgraph:
     module_path = target / f"{class_name}.py"
     with _compile_lock:
         if not module_path.is_file():
+            check_block_ids(grc_path, blocks_path)
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{grc_path.stem}-", dir=target.parent))
             try:

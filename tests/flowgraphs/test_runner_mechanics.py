@@ -1,0 +1,73 @@
+"""The runner's mechanics on small stock-block flowgraphs: cache, edits, timeouts, errors, cleanup."""
+from __future__ import annotations
+
+import pytest
+
+from scos_gr.flowgraphs.catalogue import Action, KIND_LOG
+from scos_gr.flowgraphs.compiler import compile_flowgraph, CompileError
+from scos_gr.flowgraphs.runner import ActionError, FlowgraphTimeout, run_action
+
+from .grc_factory import write_stock_flowgraph
+
+
+def _action(tmp_path, grc_name: str, **parameters) -> Action:
+    return Action(name="t", summary="", description="", flowgraph=grc_name, parameters=parameters, base_dir=tmp_path)
+
+
+def test_compile_is_cached_by_content_and_an_edit_recompiles(tmp_path):
+    grc = write_stock_flowgraph(tmp_path / "fg.grc", "fg_one")
+    cache = tmp_path / "cache"
+    first = compile_flowgraph(grc, cache)
+    assert first.module_path.is_file()
+    mtime = first.module_path.stat().st_mtime_ns
+    again = compile_flowgraph(grc, cache)
+    assert again.module_path == first.module_path and again.module_path.stat().st_mtime_ns == mtime
+
+    write_stock_flowgraph(grc, "fg_one", num_items="77")  # as if saved again from GRC
+    edited = compile_flowgraph(grc, cache)
+    assert edited.key != first.key
+    assert "77" in edited.module_path.read_text()
+
+
+def test_grcc_error_is_reported_with_the_file_name(tmp_path):
+    grc = write_stock_flowgraph(tmp_path / "bad.grc", "bad_fg")
+    grc.write_text(grc.read_text().replace("blocks_null_sink", "blocks_no_such_block"))
+    with pytest.raises(CompileError, match="bad.grc"):
+        compile_flowgraph(grc, tmp_path / "cache")
+
+
+def test_flowgraph_that_writes_no_recording_fails_clearly(tmp_path):
+    write_stock_flowgraph(tmp_path / "quiet.grc", "quiet")
+    with pytest.raises(ActionError, match="finished without writing the recording rec_1"):
+        run_action(_action(tmp_path, "quiet.grc"), radio="sim", output_dir=tmp_path / "out",
+                   basename="rec_1", cache_dir=tmp_path / "cache")
+
+
+def test_hung_flowgraph_is_stopped_at_the_timeout_and_leaves_nothing(tmp_path):
+    write_stock_flowgraph(tmp_path / "slow.grc", "slow", num_items="100000000", throttled=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".rec_2.sigmf-data.tmp-abc").write_bytes(b"partial")  # what a writer may leave mid-way
+    with pytest.raises(FlowgraphTimeout, match="did not finish within 0.5 s"):
+        run_action(_action(tmp_path, "slow.grc"), radio="sim", output_dir=out, basename="rec_2",
+                   timeout_s=0.5, cache_dir=tmp_path / "cache")
+    assert list(out.iterdir()) == []
+
+
+def test_unknown_or_mistyped_catalogue_parameter_is_refused_by_name(tmp_path):
+    write_stock_flowgraph(tmp_path / "fg.grc", "fg_params")
+    with pytest.raises(ActionError, match=r"unknown flowgraph parameter\(s\) \['colour'\]"):
+        run_action(_action(tmp_path, "fg.grc", colour="red"), radio="sim", output_dir=tmp_path / "o",
+                   basename="b", cache_dir=tmp_path / "cache")
+    with pytest.raises(ActionError, match="'num_items': 'many' is not a valid int"):
+        run_action(_action(tmp_path, "fg.grc", num_items="many"), radio="sim", output_dir=tmp_path / "o",
+                   basename="b", cache_dir=tmp_path / "cache")
+
+
+def test_log_action_succeeds_without_a_recording(tmp_path, caplog):
+    action = Action(name="logger", summary="", description="", kind=KIND_LOG)
+    with caplog.at_level("INFO"):
+        result = run_action(action, radio="sim", output_dir=tmp_path, basename="x",
+                            context={"task_id": 7, "schedule_entry": {"name": "e"}})
+    assert result.recordings == []
+    assert "task 7" in result.log and "task 7" in caplog.text
