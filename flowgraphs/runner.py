@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from scos_gr.calibration import Calibration, CalibrationError, load_calibration
 from scos_gr.flowgraphs.catalogue import KIND_LOG, Action, load_catalogue
 from scos_gr.flowgraphs.compiler import (
     CompileError,
@@ -97,13 +98,15 @@ def run_action(
     basename: str,
     context: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
-    calibration: Mapping[str, Any] | None = None,
+    calibration: Calibration | Mapping[str, Any] | None = None,
     cache_dir: Path | None = None,
 ) -> ActionResult:
     """Run ``action`` once; return its recordings or raise :class:`ActionError`.
 
     ``context`` (task id, schedule entry, action, sensor...) goes into the recording's metadata.
-    ``calibration`` may carry ``gain_correction_db`` (added to every detector, in dB).
+    ``calibration``: a :class:`~scos_gr.calibration.Calibration` (evaluated at the action's
+    ``frequency``), or an already evaluated mapping carrying ``gain_correction_db`` (added to
+    every detector, in dB); None reads ``SCOS_CALIBRATION_FILE`` (uncalibrated if unset).
     """
     if isinstance(action, str):
         catalogue = load_catalogue()
@@ -111,6 +114,7 @@ def run_action(
             raise ActionError(f"unknown action {action!r}")
         action = catalogue[action]
     context = dict(context or {})
+    calibration = resolve_calibration(calibration, action.parameters.get("frequency"))
     if action.kind == KIND_LOG:
         message = f"logger action {action.name!r}: task {context.get('task_id')} of {context.get('schedule_entry', {}).get('name')!r}"
         log.info(message)
@@ -131,6 +135,24 @@ def run_action(
         raise
 
 
+def resolve_calibration(calibration: Calibration | Mapping[str, Any] | None, frequency: Any) -> dict[str, Any]:
+    """The calibration values for one run at ``frequency`` (Hz, or None)."""
+    if calibration is None:
+        from scos_gr.config import load_settings
+
+        try:
+            calibration = load_calibration(load_settings().calibration_file)
+        except CalibrationError as exc:
+            raise ActionError(f"calibration: {exc}") from exc
+    if isinstance(calibration, Calibration):
+        try:
+            freq = None if frequency is None else float(frequency)
+        except (TypeError, ValueError):
+            freq = None
+        return calibration.at(freq)
+    return dict(calibration)
+
+
 def _run_flowgraph(
     action: Action,
     radio: str,
@@ -138,7 +160,7 @@ def _run_flowgraph(
     basename: str,
     context: dict,
     timeout_s: float,
-    calibration: Mapping[str, Any] | None,
+    calibration: Mapping[str, Any],
     cache_dir: Path,
 ) -> ActionResult:
     try:
@@ -150,8 +172,8 @@ def _run_flowgraph(
         "radio_args": radio,
         "output_dir": str(output_dir),
         "basename": basename,
-        "metadata_json": json.dumps({**context, "calibration": dict(calibration or {})}, default=str),
-        "cal_gain_db": float((calibration or {}).get("gain_correction_db", 0.0)),
+        "metadata_json": json.dumps({**context, "calibration": dict(calibration)}, default=str),
+        "cal_gain_db": float(calibration.get("gain_correction_db", 0.0)),
     }
     values = dict(action.parameters)
     accepted = set(_parameter_names(top_block_class))
