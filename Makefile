@@ -5,7 +5,7 @@
 #   make bench  run the benchmarks under bench/ and print their figures
 #   make grc    open GNU Radio Companion on flowgraphs/ with the scos blocks available
 
-APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make postgresql
+APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make postgresql chromium chromium-driver
 VENV := .venv
 PY := $(VENV)/bin/python
 # The venv sees Debian's gnuradio and numpy; pip's resolver keeps numpy<2 (pyproject pins it).
@@ -26,7 +26,7 @@ bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 grc: deps
-	GRC_BLOCKS_PATH=$(CURDIR)/$(VENV)/share/gnuradio/grc/blocks PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+	GRC_BLOCKS_PATH=$(CURDIR)/$(VENV)/share/gnuradio/grc/blocks PATH=$(CURDIR)/$(VENV)/bin:$$PATH PYTHONPATH=$(SITE_PACKAGES) \
 		gnuradio-companion flowgraphs/*.grc
 
 deps: system-packages $(VENV)/.installed $(VENV)/.oot-installed
