@@ -3,6 +3,8 @@
     scos-gr serve [--host H] [--port P] [--data-dir D] [--no-scheduler]
     scos-gr scheduler [--data-dir D]
     scos-gr createuser NAME [--admin] [--data-dir D]   (the token is stdout's last line)
+    scos-gr acquire ACTION [--out DIR] [--radio ARGS]  (one run, no server: a field check)
+    scos-gr status [--url URL] [--token T]             (ask a running sensor)
 
 Flags win over the environment (see scos_gr.config). This is the only module that imports the
 web layer.
@@ -69,6 +71,43 @@ def cmd_createuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_acquire(args: argparse.Namespace) -> int:
+    from scos_gr.field import acquire_once
+    from scos_gr.flowgraphs.runner import ActionError
+
+    settings = _settings_from(args)
+    if args.radio:
+        settings = settings.with_overrides(radio=args.radio)
+    _configure_logging(settings)
+    try:
+        _, summary = acquire_once(args.action, settings, Path(args.out).resolve())
+    except ActionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import os
+
+    from scos_gr.field import fetch_status, format_status
+
+    settings = load_settings()
+    token = args.token or os.environ.get("SCOS_TOKEN")
+    if not token:
+        print("error: give --token or set SCOS_TOKEN (see `scos-gr createuser`)", file=sys.stderr)
+        return 2
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    try:
+        status = fetch_status(url, token)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(format_status(status))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scos-gr", description="scos-gr networked RF spectrum sensor")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin", action="store_true", help="give the user the admin role")
     data_dir_flag(p)
     p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("acquire", help="run one action once, without the server, and summarise it")
+    p.add_argument("action", help="an action of the catalogue, e.g. acquire700c")
+    p.add_argument("--out", default=".", help="directory for the recording (default: the current one)")
+    p.add_argument("--radio", help="radio args (default: $SCOS_RADIO or sim)")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_acquire)
+
+    p = sub.add_parser("status", help="print the status of a running sensor")
+    p.add_argument("--url", help="sensor base URL (default: http://$SCOS_HOST:$SCOS_PORT)")
+    p.add_argument("--token", help="API token (default: $SCOS_TOKEN)")
+    p.set_defaults(func=cmd_status)
     return parser
 
 
