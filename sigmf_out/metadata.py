@@ -1,0 +1,443 @@
+"""SigMF metadata for scos-gr recordings: SigMF core plus the NTIA extensions SCOS uses.
+
+Three builders, all returning plain dicts ready for :func:`scos_gr.sigmf_out.writer.write_recording`
+(which adds ``core:sha512`` and validates):
+
+- :func:`detection_metadata`: an FFT power-detection recording (``rf32_le``): the detectors'
+  spectra concatenated (detector i occupies samples ``i*N .. i*N+N-1``), one capture, one
+  ``FrequencyDomainDetection`` annotation per detector.
+- :func:`iq_metadata`: a raw IQ recording (``cf32_le``) with a ``TimeDomainDetection``
+  (``sample_iq``) annotation.
+- :func:`set_captures` with :class:`CaptureStep`: several captures (one per frequency step) in one
+  recording, for survey actions.
+
+Extensions used (each declared in ``core:extensions`` with its version):
+
+- ``ntia-core`` v1.0.0: ``ntia-core:annotation_type`` on annotations, ``ntia-core:measurement``.
+- ``ntia-algorithm`` v1.0.0: ``FrequencyDomainDetection`` / ``TimeDomainDetection`` fields
+  (``detector``, ``number_of_samples_in_fft``, ``number_of_ffts``, ``window``,
+  ``equivalent_noise_bandwidth`` in Hz, ``units``, ``reference``, ``frequency_start|stop|step``).
+  Detector names follow SCOS: ``fft_min_power``, ``fft_max_power``, ``fft_mean_power``,
+  ``fft_median_power``, ``fft_sample_power``; the short name (``min``...) is the annotation's
+  ``core:label``.
+- ``ntia-sensor`` v1.0.0: ``ntia-sensor:sensor`` (the sensor definition) and
+  ``ntia-sensor:calibration_datetime``. The annotations are exactly one per detector (the API
+  spec promises that), so the calibration values (gain, noise figure, correction applied,
+  reference) go in the global ``scos-gr:calibration`` rather than an NTIA CalibrationAnnotation.
+- ``ntia-scos`` v1.0.0: ``ntia-scos:task``, ``ntia-scos:schedule``, ``ntia-scos:action``,
+  ``ntia-scos:recording``.
+- ``scos-gr`` v0.1.0 (this project's own, optional): ``scos-gr:dropped_samples`` and
+  ``scos-gr:overflows`` on the global object and on each capture, because no NTIA v1 field says
+  that samples were lost; ``scos-gr:calibration`` keeps the full calibration values used.
+  A recording with dropped samples also says so in the capture's ``core:comment``.
+
+``context`` is the JSON object the runner passes as ``metadata_json`` (a dict or its JSON text).
+Every key is optional; the ones read are:
+
+- ``task_id`` (int), ``recording`` (int, index of the recording within the task),
+- ``schedule_entry`` (dict: ``name``, ``id``, ``start``, ``stop``, ``interval``, ``priority``;
+  ``start``/``stop`` as epoch seconds or ISO strings) or ``entry_name`` (str),
+- ``action`` (dict ``name``/``summary``/``description``, or just the name),
+- ``sensor`` (the sensor definition dict) or ``sensor_id`` (str),
+- ``calibration`` (the dict of :meth:`scos_gr.calibration.Calibration.at`),
+- ``radio`` (device string or dict with ``driver``/``args``), ``hw`` (str), ``gain`` (radio
+  gain setting, dB, recorded as ``scos-gr:gain_setting``),
+- ``recorder`` (str, overrides the default ``scos-gr <version>``).
+
+Datetimes are ISO 8601 UTC with microseconds and a ``Z``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import sigmf
+
+from scos_gr.sigmf_out.windows import canonical_window, enbw_bins, enbw_hz
+
+__all__ = [
+    "CaptureStep",
+    "DETECTOR_NAMES",
+    "EXTENSIONS",
+    "detection_metadata",
+    "enbw_hz",
+    "enbw_bins",
+    "iq_metadata",
+    "iso_utc",
+    "set_captures",
+]
+
+SIGMF_VERSION: str = sigmf.__specification__
+
+#: name -> (version, optional): the extension namespaces scos-gr recordings may use.
+EXTENSIONS: dict[str, tuple[str, bool]] = {
+    "ntia-core": ("v1.0.0", True),
+    "ntia-algorithm": ("v1.0.0", False),  # needed to know which block of data is which detector
+    "ntia-sensor": ("v1.0.0", True),
+    "ntia-scos": ("v1.0.0", True),
+    "scos-gr": ("v0.1.0", True),
+}
+
+#: short detector name -> NTIA ``ntia-algorithm:detector`` value.
+DETECTOR_NAMES: dict[str, str] = {
+    "min": "fft_min_power",
+    "max": "fft_max_power",
+    "mean": "fft_mean_power",
+    "median": "fft_median_power",
+    "sample": "fft_sample_power",
+}
+
+
+def iso_utc(when: float | _dt.datetime | str) -> str:
+    """ISO 8601 UTC with microseconds and a 'Z' from epoch seconds, a datetime or an ISO string.
+
+    Naive datetimes are taken as UTC (that is how the store keeps them).
+    """
+    if isinstance(when, str):
+        text = when.strip()
+        when = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    if isinstance(when, _dt.datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=_dt.timezone.utc)
+        when = when.astimezone(_dt.timezone.utc)
+    else:
+        when = _dt.datetime.fromtimestamp(float(when), tz=_dt.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def detector_name(short: str) -> str:
+    """The NTIA detector value for a short name (``min`` -> ``fft_min_power``); others pass as is."""
+    return DETECTOR_NAMES.get(short.strip().lower(), short.strip())
+
+
+def detection_metadata(
+    *,
+    fft_size: int,
+    num_ffts: int,
+    sample_rate: float,
+    center_frequency: float,
+    window: str,
+    detectors: Sequence[str],
+    capture_start: float,
+    dropped_samples: int = 0,
+    context: Mapping[str, Any] | str | None = None,
+    overflows: int = 0,
+    capture_stop: float | None = None,
+    units: str = "dBm",
+) -> dict[str, Any]:
+    """Metadata of an FFT detection recording: ``len(detectors)`` spectra of ``fft_size`` float32.
+
+    - ``fft_size`` (N), ``num_ffts`` (frames each detector ran over), ``sample_rate`` (Hz, of the
+      time-domain samples), ``center_frequency`` (Hz, at bin N/2 after fftshift).
+    - ``window``: the FFT window's name (``blackman``...); its ENBW in Hz is recorded.
+    - ``detectors``: short names (``min``, ``max``, ``mean``, ``median``, ``sample``) in the order
+      their spectra are in the data file.
+    - ``capture_start``: epoch seconds (float) of the first sample: ``core:datetime``.
+    - ``dropped_samples``, ``overflows``: counted losses during the capture (0 = gap-free).
+    - ``context``: task, schedule entry, action, sensor, calibration (see the module docstring).
+    - ``capture_stop``: epoch seconds of the end; default start + N*num_ffts/sample_rate.
+    - ``units``: the data's units (the detectors output dBm).
+    """
+    fft_size, num_ffts = int(fft_size), int(num_ffts)
+    sample_rate, center_frequency = float(sample_rate), float(center_frequency)
+    if fft_size < 1 or num_ffts < 1 or not sample_rate > 0:
+        raise ValueError("fft_size and num_ffts must be >= 1 and sample_rate > 0")
+    detectors = [str(d).strip() for d in (detectors.split(",") if isinstance(detectors, str) else detectors)]
+    detectors = [d for d in detectors if d]
+    if not detectors:
+        raise ValueError("at least one detector is needed")
+    ctx = _context(context)
+    window_name = canonical_window(window)
+    calibration = _mapping(ctx.get("calibration"))
+    if capture_stop is None:
+        capture_stop = float(capture_start) + (fft_size * num_ffts + int(dropped_samples)) / sample_rate
+
+    metadata = _skeleton("rf32_le", sample_rate, ctx, dropped_samples, overflows)
+    g = metadata["global"]
+    g["ntia-core:measurement"] = {
+        "domain": "Frequency",
+        "measurement_type": "single-frequency",
+        "time_start": iso_utc(capture_start),
+        "time_stop": iso_utc(capture_stop),
+        "frequency_tuned_low": center_frequency,
+        "frequency_tuned_high": center_frequency,
+    }
+    metadata["captures"] = [_capture(0, center_frequency, capture_start, dropped_samples, overflows)]
+
+    step = sample_rate / fft_size
+    common = {
+        "ntia-core:annotation_type": "FrequencyDomainDetection",
+        "ntia-algorithm:number_of_samples_in_fft": fft_size,
+        "ntia-algorithm:number_of_ffts": num_ffts,
+        "ntia-algorithm:window": window_name,
+        "ntia-algorithm:equivalent_noise_bandwidth": enbw_hz(window_name, fft_size, sample_rate),
+        "ntia-algorithm:units": units,
+        "ntia-algorithm:frequency_start": center_frequency - (fft_size // 2) * step,
+        "ntia-algorithm:frequency_stop": center_frequency + (fft_size - 1 - fft_size // 2) * step,
+        "ntia-algorithm:frequency_step": step,
+    }
+    reference = calibration.get("reference")
+    if reference:
+        common["ntia-algorithm:reference"] = str(reference)
+    annotations = []
+    for i, name in enumerate(detectors):
+        annotation = {"core:sample_start": i * fft_size, "core:sample_count": fft_size, "core:label": name}
+        annotation.update(common)
+        annotation["ntia-algorithm:detector"] = detector_name(name)
+        annotations.append(annotation)
+    metadata["annotations"] = _sorted(annotations)
+    g["scos-gr:enbw_bins"] = enbw_bins(window_name, fft_size)
+    return metadata
+
+
+def iq_metadata(
+    *,
+    sample_rate: float,
+    center_frequency: float,
+    capture_start: float,
+    num_samples: int,
+    dropped_samples: int = 0,
+    context: Mapping[str, Any] | str | None = None,
+    overflows: int = 0,
+    capture_stop: float | None = None,
+) -> dict[str, Any]:
+    """Metadata of a raw IQ recording: ``num_samples`` complex64 samples (``cf32_le``) in volts.
+
+    Arguments as in :func:`detection_metadata`; ``num_samples`` is the length of the data file
+    in samples (8 bytes each).
+    """
+    sample_rate, center_frequency, num_samples = float(sample_rate), float(center_frequency), int(num_samples)
+    if not sample_rate > 0 or num_samples < 0:
+        raise ValueError("sample_rate must be > 0 and num_samples >= 0")
+    ctx = _context(context)
+    calibration = _mapping(ctx.get("calibration"))
+    if capture_stop is None:
+        capture_stop = float(capture_start) + (num_samples + int(dropped_samples)) / sample_rate
+    metadata = _skeleton("cf32_le", sample_rate, ctx, dropped_samples, overflows)
+    metadata["global"]["ntia-core:measurement"] = {
+        "domain": "Time",
+        "measurement_type": "single-frequency",
+        "time_start": iso_utc(capture_start),
+        "time_stop": iso_utc(capture_stop),
+        "frequency_tuned_low": center_frequency,
+        "frequency_tuned_high": center_frequency,
+    }
+    metadata["captures"] = [_capture(0, center_frequency, capture_start, dropped_samples, overflows)]
+    detection = {
+        "core:sample_start": 0,
+        "core:sample_count": num_samples,
+        "ntia-core:annotation_type": "TimeDomainDetection",
+        "ntia-algorithm:detector": "sample_iq",
+        "ntia-algorithm:number_of_samples": num_samples,
+        "ntia-algorithm:units": "volts",
+    }
+    if calibration.get("reference"):
+        detection["ntia-algorithm:reference"] = str(calibration["reference"])
+    metadata["annotations"] = [detection]
+    return metadata
+
+
+@dataclass(frozen=True)
+class CaptureStep:
+    """One frequency step of a multi-capture recording.
+
+    ``sample_start``: index (in samples of the recording's datatype) where this step's data
+    begins; ``capture_start``: epoch seconds of its first sample.
+    """
+
+    frequency: float
+    sample_start: int
+    capture_start: float
+    dropped_samples: int = 0
+    overflows: int = 0
+
+
+def set_captures(metadata: dict[str, Any], steps: Sequence[CaptureStep]) -> dict[str, Any]:
+    """Replace the captures of ``metadata`` by one per step (sorted by ``sample_start``).
+
+    Also widens ``ntia-core:measurement`` to the tuned range and the time span of the steps
+    (``measurement_type`` ``multi-frequency`` when the steps use more than one frequency), and
+    sums the dropped-sample counts into the global ones. Returns ``metadata`` (changed in place).
+    """
+    if not steps:
+        raise ValueError("at least one capture step is needed")
+    steps = sorted(steps, key=lambda s: int(s.sample_start))
+    starts = [int(s.sample_start) for s in steps]
+    if starts[0] < 0 or len(set(starts)) != len(starts):
+        raise ValueError("capture sample_start values must be >= 0 and distinct")
+    metadata["captures"] = [
+        _capture(int(s.sample_start), float(s.frequency), s.capture_start, s.dropped_samples, s.overflows)
+        for s in steps
+    ]
+    g = metadata["global"]
+    frequencies = [float(s.frequency) for s in steps]
+    measurement = g.setdefault("ntia-core:measurement", {"domain": "Frequency"})
+    measurement["measurement_type"] = "multi-frequency" if len(set(frequencies)) > 1 else "single-frequency"
+    measurement["frequency_tuned_low"] = min(frequencies)
+    measurement["frequency_tuned_high"] = max(frequencies)
+    measurement["time_start"] = iso_utc(min(s.capture_start for s in steps))
+    g["scos-gr:dropped_samples"] = sum(int(s.dropped_samples) for s in steps)
+    g["scos-gr:overflows"] = sum(int(s.overflows) for s in steps)
+    return metadata
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _context(context: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    if context is None or context == "":
+        return {}
+    if isinstance(context, (str, bytes)):
+        context = json.loads(context)
+    if not isinstance(context, Mapping):
+        raise ValueError(f"context must be a JSON object, got {type(context).__name__}")
+    return dict(context)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _skeleton(datatype: str, sample_rate: float, ctx: dict[str, Any], dropped: int, overflows: int) -> dict[str, Any]:
+    g: dict[str, Any] = {
+        "core:datatype": datatype,
+        "core:sample_rate": float(sample_rate),
+        "core:version": SIGMF_VERSION,
+        "core:num_channels": 1,
+        "core:recorder": str(ctx.get("recorder") or _recorder()),
+        "core:hw": _hw(ctx),
+        "core:extensions": [
+            {"name": name, "version": version, "optional": optional}
+            for name, (version, optional) in EXTENSIONS.items()
+        ],
+        "scos-gr:dropped_samples": int(dropped),
+        "scos-gr:overflows": int(overflows),
+    }
+    action = _action(ctx.get("action"))
+    if action:
+        g["ntia-scos:action"] = action
+        if action.get("summary"):
+            g["core:description"] = str(action["summary"])
+    schedule = _schedule(ctx)
+    if schedule:
+        g["ntia-scos:schedule"] = schedule
+    task = _int_or_none(ctx.get("task_id", ctx.get("task")))
+    if task is not None:
+        g["ntia-scos:task"] = task
+    recording = _int_or_none(ctx.get("recording"))
+    if recording is not None:
+        g["ntia-scos:recording"] = recording
+    sensor = _mapping(ctx.get("sensor")) or ({"id": str(ctx["sensor_id"])} if ctx.get("sensor_id") else {})
+    if sensor:
+        g["ntia-sensor:sensor"] = sensor
+    calibration = _mapping(ctx.get("calibration"))
+    if calibration.get("calibration_datetime"):
+        try:
+            g["ntia-sensor:calibration_datetime"] = iso_utc(calibration["calibration_datetime"])
+        except (TypeError, ValueError):
+            pass  # a malformed date in a calibration file must not cost the recording
+    if _finite(ctx.get("gain")):
+        g["scos-gr:gain_setting"] = float(ctx["gain"])
+    if calibration:
+        g["scos-gr:calibration"] = {k: v for k, v in calibration.items() if v is not None}
+    return {"global": g, "captures": [], "annotations": []}
+
+
+def _capture(sample_start: int, frequency: float, start: float, dropped: int, overflows: int) -> dict[str, Any]:
+    capture: dict[str, Any] = {
+        "core:sample_start": int(sample_start),
+        "core:frequency": float(frequency),
+        "core:datetime": iso_utc(start),
+        "scos-gr:dropped_samples": int(dropped),
+        "scos-gr:overflows": int(overflows),
+    }
+    if dropped or overflows:
+        capture["core:comment"] = (
+            f"not gap-free: {int(dropped)} samples dropped, {int(overflows)} overflows reported by the radio"
+        )
+    return capture
+
+
+def _sorted(annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # SigMF requires annotations ordered by sample_start; the sort is stable.
+    return sorted(annotations, key=lambda a: a["core:sample_start"])
+
+
+def _action(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        action = {k: str(value[k]) for k in ("name", "summary", "description") if value.get(k) is not None}
+        return action if "name" in action else {}
+    if value:
+        return {"name": str(value)}
+    return {}
+
+
+def _schedule(ctx: dict[str, Any]) -> dict[str, Any]:
+    entry = ctx.get("schedule_entry")
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    entry = _mapping(entry)
+    name = entry.get("name") or ctx.get("entry_name") or ctx.get("schedule_entry_name")
+    if not name:
+        return {}
+    schedule: dict[str, Any] = {"id": str(entry.get("id") or name), "name": str(name)}
+    for key in ("start", "stop"):
+        if entry.get(key) is not None:
+            try:
+                schedule[key] = iso_utc(entry[key])
+            except (TypeError, ValueError, OverflowError):
+                pass
+    for key in ("interval", "priority"):
+        number = _int_or_none(entry.get(key))
+        if number is not None:
+            schedule[key] = number
+    roles = entry.get("roles")
+    if isinstance(roles, (list, tuple)):
+        schedule["roles"] = [str(r) for r in roles]
+    return schedule
+
+
+def _hw(ctx: dict[str, Any]) -> str:
+    if ctx.get("hw"):
+        return str(ctx["hw"])
+    radio = ctx.get("radio")
+    if isinstance(radio, Mapping):
+        driver, args = radio.get("driver"), radio.get("args")
+        text = " ".join(str(x) for x in (driver, f"({args})" if args else None) if x)
+        if text:
+            return text
+    elif radio:
+        return f"simulated radio ({radio})" if str(radio).startswith("sim") else f"gr-osmosdr ({radio})"
+    sigan = _mapping(_mapping(ctx.get("sensor")).get("signal_analyzer"))
+    model = _mapping(sigan.get("sigan_spec")).get("model")
+    return str(model) if model else "unknown"
+
+
+def _recorder() -> str:
+    from scos_gr import __version__
+
+    gr = sys.modules.get("gnuradio.gr")
+    gr_version = getattr(gr, "version", None)
+    if callable(gr_version):
+        try:
+            return f"scos-gr {__version__} (GNU Radio {gr_version()})"
+        except Exception:  # pragma: no cover - a broken GNU Radio must not cost a recording
+            pass
+    return f"scos-gr {__version__}"
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) and number == int(number) else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

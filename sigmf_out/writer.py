@@ -1,0 +1,319 @@
+"""Atomic SigMF recording writes: a recording is either complete on disk or absent.
+
+A recording is two files, ``{basename}.sigmf-data`` and ``{basename}.sigmf-meta``. Each is
+written under a hidden temporary name in the destination directory
+(``.{basename}.sigmf-data.tmp-XXXX``), fsynced and renamed into place; the data file first, the
+metadata last, then the directory is fsynced. So a complete ``.sigmf-meta`` always has its data
+beside it, and a crash can only leave hidden temp files or a data file without metadata, which
+:func:`sweep_leftovers` removes at start-up. Metadata is validated with sigmf-python (and its
+``core:sha512`` set from the data) before anything is renamed into place; any error removes
+everything this call wrote.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Mapping
+
+import numpy as np
+
+META_EXT = ".sigmf-meta"
+DATA_EXT = ".sigmf-data"
+_CHUNK = 1 << 20
+_TEMP_RE = re.compile(r"^\..+\.sigmf-(data|meta)\.tmp-[0-9A-Za-z_-]+$")
+
+#: SigMF datatype -> numpy dtype of one sample
+_DTYPES = {
+    "rf32_le": np.dtype("<f4"),
+    "cf32_le": np.dtype("<c8"),
+    "rf64_le": np.dtype("<f8"),
+    "cf64_le": np.dtype("<c16"),
+    "ri16_le": np.dtype("<i2"),
+    "ri8": np.dtype("i1"),
+    "ru8": np.dtype("u1"),
+}
+
+
+class RecordingError(ValueError):
+    """The recording is inconsistent or its metadata is invalid; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A complete recording on disk."""
+
+    meta_path: Path
+    data_path: Path
+    sha512: str
+    data_bytes: int
+
+
+def temp_data_path(directory: Path | str, basename: str) -> Path:
+    """A hidden temp name for a data file that a GNU Radio file sink writes before
+    :func:`finalize_recording` renames it (so :func:`sweep_leftovers` cleans it after a crash)."""
+    return _temp_name(Path(directory), basename + DATA_EXT)
+
+
+def write_recording(directory: Path | str, basename: str, data: np.ndarray, metadata: Mapping[str, Any]) -> Recording:
+    """Write ``data`` and ``metadata`` as ``{directory}/{basename}.sigmf-data|-meta``, atomically.
+
+    ``data`` is converted to the dtype of the metadata's ``core:datatype`` (a float32 array for
+    ``rf32_le``, complex64 for ``cf32_le``; a cast that would lose information is refused).
+    ``core:sha512`` is set from the bytes written. Raises :class:`RecordingError` for invalid
+    metadata, ``FileExistsError`` if the recording's metadata already exists; leaves no file
+    behind on any error.
+    """
+    directory = Path(directory)
+    _check_basename(basename)
+    metadata = _copy(metadata)
+    dtype = _dtype_of(metadata)
+    array = np.asarray(data)
+    if array.dtype != dtype and not np.can_cast(array.dtype, dtype, casting="same_kind"):
+        raise RecordingError(f"data of dtype {array.dtype} cannot be stored as {metadata['global']['core:datatype']}")
+    payload = np.ascontiguousarray(array, dtype=dtype).reshape(-1)
+    raw = memoryview(payload).cast("B")
+    digest = hashlib.sha512(raw).hexdigest()
+    metadata["global"]["core:sha512"] = digest
+    _validate(metadata, len(raw), dtype)
+    meta_bytes = _meta_bytes(metadata)
+
+    data_path, meta_path = directory / (basename + DATA_EXT), directory / (basename + META_EXT)
+    if meta_path.exists():
+        raise FileExistsError(f"recording {meta_path} already exists")
+    directory.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    try:
+        data_tmp = _write_temp(directory, basename + DATA_EXT, raw, created)
+        meta_tmp = _write_temp(directory, basename + META_EXT, meta_bytes, created)
+        _rename(data_tmp, data_path, created)
+        _rename(meta_tmp, meta_path, created)
+        _fsync_dir(directory)
+    except BaseException:
+        _discard(created)
+        raise
+    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=len(raw))
+
+
+def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
+                       metadata: Mapping[str, Any]) -> Recording:
+    """Complete a recording whose data another writer (a GNU Radio file sink) put in a temp file.
+
+    The temp file is hashed in chunks (constant memory), fsynced and renamed to
+    ``{basename}.sigmf-data`` (copied first if it lives on another filesystem), then the
+    metadata (with ``core:sha512``) is written atomically. On any error the temp file and
+    everything written here are removed, and the error is raised.
+    """
+    directory = Path(directory)
+    data_path_tmp = Path(data_path_tmp)
+    created: list[Path] = [data_path_tmp]
+    try:
+        _check_basename(basename)
+        metadata = _copy(metadata)
+        dtype = _dtype_of(metadata)
+        hasher = hashlib.sha512()
+        size = 0
+        with open(data_path_tmp, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                hasher.update(chunk)
+                size += len(chunk)
+        digest = hasher.hexdigest()
+        metadata["global"]["core:sha512"] = digest
+        _validate(metadata, size, dtype)
+        meta_bytes = _meta_bytes(metadata)
+
+        data_path, meta_path = directory / (basename + DATA_EXT), directory / (basename + META_EXT)
+        if meta_path.exists():
+            raise FileExistsError(f"recording {meta_path} already exists")
+        directory.mkdir(parents=True, exist_ok=True)
+        _fsync_file(data_path_tmp)
+        meta_tmp = _write_temp(directory, basename + META_EXT, meta_bytes, created)
+        try:
+            _rename(data_path_tmp, data_path, created)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            local = _copy_temp(data_path_tmp, directory, basename + DATA_EXT, created)
+            _rename(local, data_path, created)
+            data_path_tmp.unlink()
+        _rename(meta_tmp, meta_path, created)
+        _fsync_dir(directory)
+    except BaseException:
+        _discard(created)
+        raise
+    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=size)
+
+
+def remove_recording(meta_path: Path | str, data_path: Path | str) -> list[Path]:
+    """Delete a recording: metadata first (so it stops being a recording at once), then data.
+
+    Missing files are not an error. Returns the paths actually removed.
+    """
+    removed = []
+    for path in (Path(meta_path), Path(data_path)):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    for parent in {p.parent for p in removed}:
+        _fsync_dir(parent)
+    return removed
+
+
+def sweep_leftovers(directory: Path | str) -> list[Path]:
+    """Remove what an interrupted write can leave under ``directory`` (searched recursively):
+    hidden ``.*.sigmf-data|meta.tmp-*`` files and ``.sigmf-data`` files without their
+    ``.sigmf-meta``. Run it at start-up, when no recording is being written. Returns what it
+    removed (sorted)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for root, _dirs, files in os.walk(directory):
+        names = set(files)
+        for name in files:
+            path = Path(root) / name
+            orphan = name.endswith(DATA_EXT) and not name.startswith(".") and \
+                (name[: -len(DATA_EXT)] + META_EXT) not in names
+            if _TEMP_RE.match(name) or orphan:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                removed.append(path)
+    for parent in {p.parent for p in removed}:
+        _fsync_dir(parent)
+    return sorted(removed)
+
+
+def read_metadata(meta_path: Path | str) -> dict[str, Any]:
+    """The metadata of a recording, as a dict."""
+    return json.loads(Path(meta_path).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _check_basename(basename: str) -> None:
+    if not basename or "/" in basename or "\\" in basename or basename.startswith(".") or "\0" in basename:
+        raise RecordingError(f"invalid recording basename {basename!r}")
+
+
+def _copy(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        copied = json.loads(json.dumps(metadata, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise RecordingError(f"metadata is not JSON-serialisable: {exc}") from exc
+    if not isinstance(copied, dict) or not isinstance(copied.get("global"), dict):
+        raise RecordingError("metadata needs a 'global' object")
+    return copied
+
+
+def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
+    datatype = metadata["global"].get("core:datatype")
+    try:
+        return _DTYPES[datatype]
+    except KeyError:
+        raise RecordingError(f"unsupported core:datatype {datatype!r}") from None
+
+
+def _validate(metadata: dict[str, Any], data_bytes: int, dtype: np.dtype) -> None:
+    """Schema validation by sigmf-python plus the checks the schema cannot make."""
+    import jsonschema
+    from sigmf import SigMFFile
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SigMFFile(metadata=metadata).validate()
+    except jsonschema.exceptions.ValidationError as exc:
+        raise RecordingError(f"SigMF metadata invalid: {exc.message}") from exc
+    for warning in caught:  # sigmf-python only warns (for now) about undeclared namespaces
+        if "undeclared extension" in str(warning.message):
+            raise RecordingError(f"SigMF metadata invalid: {warning.message}")
+    channels = int(metadata["global"].get("core:num_channels", 1) or 1)
+    sample_bytes = dtype.itemsize * channels
+    if data_bytes % sample_bytes:
+        raise RecordingError(f"data size {data_bytes} is not a multiple of the sample size {sample_bytes}")
+    samples = data_bytes // sample_bytes
+    for annotation in metadata.get("annotations", []):
+        end = annotation["core:sample_start"] + annotation.get("core:sample_count", 0)
+        if end > samples:
+            raise RecordingError(f"annotation ends at sample {end} but the data holds {samples} samples")
+    for capture in metadata.get("captures", []):
+        if samples and capture["core:sample_start"] >= samples:
+            raise RecordingError(f"capture starts at sample {capture['core:sample_start']} beyond the data ({samples})")
+
+
+def _meta_bytes(metadata: dict[str, Any]) -> bytes:
+    return (json.dumps(metadata, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _temp_name(directory: Path, final_name: str) -> Path:
+    return directory / f".{final_name}.tmp-{secrets.token_hex(6)}"
+
+
+def _write_temp(directory: Path, final_name: str, payload: bytes | memoryview, created: list[Path]) -> Path:
+    path = _temp_name(directory, final_name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    created.append(path)
+    with os.fdopen(fd, "wb") as f:
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+    return path
+
+
+def _copy_temp(source: Path, directory: Path, final_name: str, created: list[Path]) -> Path:
+    path = _temp_name(directory, final_name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    created.append(path)
+    with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        for chunk in iter(lambda: src.read(_CHUNK), b""):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return path
+
+
+def _rename(source: Path, target: Path, created: list[Path]) -> None:
+    os.replace(source, target)
+    if source in created:
+        created.remove(source)
+    created.append(target)
+
+
+def _discard(paths: Iterable[Path]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames durable (a no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
