@@ -20,7 +20,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
