@@ -35,11 +35,17 @@ class SpectrumSummary:
 
 
 def _detector_name(annotation: dict[str, Any]) -> str | None:
-    """The detector an annotation describes, whatever namespace the writer put it in."""
-    for key, value in annotation.items():
-        if key.endswith(":detector") or key.endswith(":detector_name"):
-            return str(value).lower()
-    return None
+    """The short detector name (min, max, mean, median, sample) an annotation describes.
+
+    sigmf_out puts it in ``core:label``; ``ntia-algorithm:detector`` holds the SCOS long form
+    (``fft_mean_power``), from which the short name is recovered for other writers' files.
+    """
+    if annotation.get("core:label"):
+        return str(annotation["core:label"]).lower()
+    long_name = str(annotation.get("ntia-algorithm:detector", "")).lower()
+    if long_name.startswith("fft_") and long_name.endswith("_power"):
+        return long_name[4:-6]
+    return long_name or None
 
 
 def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSummary:
@@ -49,7 +55,7 @@ def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSumm
     data_path = meta_path.with_name(meta_path.name.replace(".sigmf-meta", ".sigmf-data"))
     data = np.fromfile(data_path, dtype="<f4")
     annotations = metadata.get("annotations", [])
-    chosen = next((a for a in annotations if (_detector_name(a) or "").endswith(detector)), None)
+    chosen = next((a for a in annotations if _detector_name(a) == detector), None)
     if chosen is None:
         raise ValueError(f"{meta_path.name}: no {detector!r} detector annotation")
     start, count = int(chosen["core:sample_start"]), int(chosen["core:sample_count"])
