@@ -1,0 +1,16 @@
+"""gnuradio.scos: the GNU Radio blocks of scos-gr (Python-only out-of-tree module).
+
+- :class:`radio_source` / :class:`sim_source`: the radio (gr-osmosdr device or simulated radio).
+- :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm.
+- :class:`sigmf_sink`: writes the detector spectra as a SigMF recording via ``scos_gr.sigmf_out``.
+"""
+from .radio import RadioError, radio_info, radio_source, reset_failure_counters, rx_time_monitor, sim_source
+from .power_stats import DETECTORS, CAPTURE_TAG, power_stats
+
+try:  # the sink needs scos_gr.sigmf_out; the radio and detector blocks do not
+    from .sigmf_sink import sigmf_sink
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = ["RadioError", "radio_info", "radio_source", "reset_failure_counters", "rx_time_monitor",
+           "sim_source", "power_stats", "sigmf_sink", "DETECTORS", "CAPTURE_TAG"]

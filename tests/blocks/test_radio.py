@@ -1,0 +1,124 @@
+"""The simulated radio (signal, speed, failure injection) and overflow accounting."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pmt
+import pytest
+from gnuradio import blocks, gr
+
+from gnuradio import scos
+
+
+def _capture(source, n: int) -> np.ndarray:
+    tb = gr.top_block()
+    head = blocks.head(gr.sizeof_gr_complex, n)
+    sink = blocks.vector_sink_c()
+    tb.connect(source, head, sink)
+    tb.run()
+    return np.array(sink.data(), dtype=np.complex64)
+
+
+def _dbm(x: np.ndarray) -> float:
+    return 10 * math.log10(np.mean(np.abs(x.astype(np.complex128)) ** 2) / 50) + 30
+
+
+def test_default_signal_is_a_minus_40_dbm_tone_over_minus_60_dbm_of_noise():
+    x = _capture(scos.sim_source(15.36e6, 751e6), 1 << 20)
+    assert _dbm(x) == pytest.approx(10 * math.log10(1e-7 + 1e-9) + 30, abs=0.02)
+    spectrum = np.abs(np.fft.fft(x[:15360])) ** 2  # 1 kHz bins
+    assert np.argmax(spectrum) == 1000  # +1 MHz
+
+
+def test_tone_and_noise_powers_separately():
+    tone = _capture(scos.sim_source(1e6, 100e6, tones=[(-123_456.0, -20.0)], noise_dbm=None), 200_000)
+    assert _dbm(tone) == pytest.approx(-20.0, abs=1e-4)
+    assert np.abs(np.abs(tone) - math.sqrt(50 * 1e-5)).max() < 1e-5  # constant envelope
+    noise = _capture(scos.sim_source(1e6, 100e6, tones=[], noise_dbm=-75.0, seed=3), 1 << 20)
+    assert _dbm(noise) == pytest.approx(-75.0, abs=0.03)
+    assert abs(np.mean(noise.real ** 2) - np.mean(noise.imag ** 2)) < 0.05 * np.mean(noise.real ** 2)
+    other = _capture(scos.sim_source(1e6, 100e6, tones=[], noise_dbm=-75.0, seed=4), 1000)
+    assert not np.allclose(noise[:1000], other)
+
+
+def test_a_tone_that_does_not_fit_a_period_still_has_its_power():
+    # 1/pi of the sample rate never repeats exactly: sig_source_c is added instead
+    x = _capture(scos.sim_source(1e6, 100e6, tones=[(1e6 / math.pi, -30.0)], noise_dbm=None), 100_000)
+    assert _dbm(x) == pytest.approx(-30.0, abs=1e-3)
+
+
+def test_unthrottled_sim_source_runs_above_100_msps():
+    n = 100_000_000
+    tb = gr.top_block()
+    head = blocks.head(gr.sizeof_gr_complex, n)
+    head.set_min_output_buffer(1 << 16)
+    tb.connect(scos.sim_source(15.36e6, 751e6), head, blocks.null_sink(gr.sizeof_gr_complex))
+    started = time.perf_counter()
+    tb.run()
+    assert n / (time.perf_counter() - started) >= 100e6
+
+
+def test_throttle_paces_at_the_sample_rate():
+    started = time.perf_counter()
+    _capture(scos.sim_source(200e3, 100e6, throttle=True), 60_000)
+    assert time.perf_counter() - started >= 0.2
+
+
+def test_radio_source_parses_sim_options():
+    x = _capture(scos.radio_source("sim,tones=2e5:-30/-1e5:-33,noise_dbm=none", 1e6, 100e6), 100_000)
+    assert _dbm(x) == pytest.approx(10 * math.log10(1e-6 + 10 ** -6.3) + 30, abs=1e-3)
+    with pytest.raises(scos.RadioError, match="unknown option"):
+        scos.radio_source("sim,colour=blue", 1e6, 100e6)
+    with pytest.raises(scos.RadioError, match="outside"):
+        scos.radio_source("sim", 1e6, 10e9)
+
+
+def test_fail_every_fails_every_nth_construction_in_the_process():
+    scos.reset_failure_counters()
+    args = "sim,fail_every=3,seed=99"
+    outcomes = []
+    for _ in range(6):
+        try:
+            scos.radio_source(args, 1e6, 100e6)
+            outcomes.append("ok")
+        except scos.RadioError as exc:
+            assert "simulated radio failure" in str(exc)
+            outcomes.append("fail")
+    assert outcomes == ["ok", "ok", "fail", "ok", "ok", "fail"]
+    assert issubclass(scos.RadioError, RuntimeError)
+
+
+def test_radio_info_of_the_simulated_radio():
+    info = scos.radio_info("sim,seed=1")
+    assert info["driver"] == "sim" and info["min_frequency"] < 751e6 < info["max_frequency"]
+
+
+def test_osmosdr_device_that_does_not_exist_is_a_radio_error(tmp_path):
+    with pytest.raises(scos.RadioError, match="does not exist"):
+        scos.radio_source(f"file={tmp_path}/missing.cf32", 1e6, 100e6)
+
+
+def _rx_time(seconds: float) -> pmt.pmt_t:
+    whole = int(seconds)
+    return pmt.make_tuple(pmt.from_uint64(whole), pmt.from_double(seconds - whole))
+
+
+def test_rx_time_monitor_counts_samples_lost_between_rx_time_tags():
+    fs = 1e6
+    # 3000 samples delivered; the radio says 500 samples went missing after sample 1000 and
+    # 250 more after sample 2000 (its clock jumped further than the samples it delivered).
+    tags = [gr.tag_utils.python_to_tag((0, pmt.intern("rx_time"), _rx_time(100.0))),
+            gr.tag_utils.python_to_tag((1000, pmt.intern("rx_time"), _rx_time(100.0 + 1500 / fs))),
+            gr.tag_utils.python_to_tag((2000, pmt.intern("rx_time"), _rx_time(100.0 + 2750 / fs)))]
+    tb = gr.top_block()
+    src = blocks.vector_source_c(np.arange(3000, dtype=np.complex64).tolist(), False, 1, tags)
+    monitor = scos.rx_time_monitor(fs)
+    sink = blocks.vector_sink_c()
+    tb.connect(src, monitor, sink)
+    tb.run()
+    assert np.array_equal(np.array(sink.data()), np.arange(3000))
+    assert (monitor.dropped, monitor.overflows) == (750, 2)
+    dropped = [(t.offset, pmt.to_python(t.value)) for t in sink.tags() if pmt.symbol_to_string(t.key) == "scos_dropped"]
+    assert dropped == [(1000, {"dropped_samples": 500, "overflows": 1}), (2000, {"dropped_samples": 250, "overflows": 1})]
