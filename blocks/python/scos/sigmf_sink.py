@@ -1,0 +1,90 @@
+"""The end of a detection flowgraph: detector spectra in, one SigMF recording out.
+
+The sink takes one vector per detector (what :class:`~gnuradio.scos.power_stats` emits for a
+capture), builds the metadata with ``scos_gr.sigmf_out.metadata.detection_metadata`` from its
+parameters, the ``scos_capture`` tag (capture start, frequency, dropped samples, overflows) and
+the JSON context the runner passes (task, schedule entry, sensor, calibration), writes it with
+``scos_gr.sigmf_out.writer.write_recording`` (atomic: temp files, fsync, rename) and then tells
+the scheduler it is done, which ends the flowgraph. A failure stops the flowgraph too and is
+kept in ``self.error`` (the runner reports it; the writer leaves no partial file).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from .power_stats import CAPTURE_TAG, parse_detectors
+
+
+class sigmf_sink(gr.basic_block):
+    """Write ``{output_dir}/{basename}.sigmf-meta|-data`` from the first capture's detector spectra."""
+
+    def __init__(self, fft_size: int = 1024, num_ffts: int = 300, samp_rate: float = 15.36e6,
+                 center_freq: float = 751e6, window: str = "blackman", output_dir: str = ".",
+                 basename: str = "recording", metadata_json: str = "{}",
+                 detectors: str = "min,max,mean,median,sample"):
+        fft_size = int(fft_size)
+        gr.basic_block.__init__(self, "scos_sigmf_sink", [(np.float32, fft_size)], [])
+        self.fft_size, self.num_ffts = fft_size, int(num_ffts)
+        self.samp_rate, self.center_freq, self.window = float(samp_rate), float(center_freq), str(window)
+        self.output_dir, self.basename = str(output_dir), str(basename)
+        self.detectors = parse_detectors(detectors)
+        try:
+            self.context = json.loads(metadata_json) if isinstance(metadata_json, str) and metadata_json.strip() else dict(metadata_json or {})
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"sigmf_sink: metadata_json is not JSON: {exc}") from exc
+        if not isinstance(self.context, dict):
+            raise ValueError("sigmf_sink: metadata_json must be a JSON object")
+        self.error: str | None = None
+        self.recording: Any = None
+        self._spectra = np.empty((len(self.detectors), fft_size), dtype=np.float32)
+        self._have = 0
+        self._capture: dict[str, Any] = {}
+        self._capture_key = pmt.intern(CAPTURE_TAG)
+
+    def forecast(self, noutput_items, ninputs):
+        return [1] * ninputs
+
+    def general_work(self, input_items, output_items):
+        if self.recording is not None or self.error:
+            return -1
+        vectors = input_items[0]
+        take = min(len(vectors), len(self.detectors) - self._have)
+        try:
+            for tag in self.get_tags_in_window(0, 0, take, self._capture_key):
+                if not self._capture:  # the tag of the capture's first detector vector
+                    self._capture = dict(pmt.to_python(tag.value))
+            self._spectra[self._have:self._have + take] = vectors[:take]
+            self._have += take
+            self.consume(0, take)
+            if self._have == len(self.detectors):
+                self.recording = self._write()
+                return -1
+        except Exception as exc:  # stop the flowgraph; the runner reads .error
+            self.error = f"sigmf_sink: {type(exc).__name__}: {exc}"
+            return -1
+        return 0
+
+    def _write(self) -> Any:
+        from scos_gr.sigmf_out.metadata import detection_metadata
+        from scos_gr.sigmf_out.writer import write_recording
+
+        capture = self._capture
+        metadata = detection_metadata(
+            fft_size=self.fft_size,
+            num_ffts=int(capture.get("num_ffts", self.num_ffts)),
+            sample_rate=float(capture.get("sample_rate", self.samp_rate)),
+            center_frequency=float(capture.get("frequency", self.center_freq)),
+            window=self.window,
+            detectors=self.detectors,
+            capture_start=float(capture.get("capture_start", time.time())),
+            dropped_samples=int(capture.get("dropped_samples", 0)),
+            overflows=int(capture.get("overflows", 0)),
+            context=self.context,
+        )
+        return write_recording(self.output_dir, self.basename, self._spectra, metadata)

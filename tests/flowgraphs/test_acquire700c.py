@@ -1,0 +1,130 @@
+"""acquire700c through the real runner: physics on the simulated radio and on an osmosdr IQ file,
+calibration, failure injection, and the .grc files against the scos block definitions."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.flowgraphs.compiler import compile_flowgraph
+from scos_gr.flowgraphs.runner import RadioFailure, run_action
+
+FLOWGRAPHS = Path(__file__).resolve().parents[2] / "flowgraphs"
+FS, N, K = 15.36e6, 1024, 300
+TONE_BIN = N // 2 + round(1e6 / (FS / N))  # +1 MHz: 66.67 bins above the centre
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("grc-cache")
+
+
+def _run(radio: str, out: Path, cache_dir: Path, basename: str = "rec", gain_correction_db: float = 0.0, **context):
+    context = {"task_id": 7, "schedule_entry": {"name": "phys"}, **context}
+    result = run_action("acquire700c", radio=radio, output_dir=out, basename=basename, context=context,
+                        calibration={"gain_correction_db": gain_correction_db, "reference": "antenna input"},
+                        cache_dir=cache_dir, timeout_s=60)
+    [recording] = result.recordings
+    spectra = np.fromfile(recording.data_path, dtype="<f4").reshape(-1, N)
+    return spectra, recording.metadata
+
+
+def _assert_physics(spectra: np.ndarray) -> None:
+    assert spectra.shape == (5, N)
+    minimum, maximum, mean, median, sample = spectra
+    tone = 10 * math.log10(np.sum(10 ** (mean[TONE_BIN - 5:TONE_BIN + 6].astype(np.float64) / 10)))
+    assert tone == pytest.approx(-40.0, abs=0.1)
+    assert int(np.argmax(mean)) in (TONE_BIN, TONE_BIN - 1)
+    assert float(np.median(mean)) == pytest.approx(-60 - 10 * math.log10(N), abs=0.3)
+    assert np.all(minimum <= median + 1e-4) and np.all(median <= maximum + 1e-4)
+    assert np.all(minimum <= mean + 1e-4) and np.all(mean <= maximum + 1e-4)
+    assert np.all((minimum <= sample + 1e-4) & (sample <= maximum + 1e-4))
+    # the median of exponential noise power sits ln(2) below its mean: -1.59 dB
+    noise = np.r_[0:400, 700:N]
+    assert float(np.median(median[noise] - mean[noise])) == pytest.approx(10 * math.log10(math.log(2)), abs=0.15)
+
+
+def test_default_sim_signal_through_acquire700c(tmp_path, cache_dir):
+    spectra, metadata = _run("sim", tmp_path, cache_dir)
+    _assert_physics(spectra)
+    g = metadata["global"]
+    assert g["core:sample_rate"] == FS and g["scos-gr:dropped_samples"] == 0
+    assert metadata["captures"][0]["core:frequency"] == 751e6
+    assert [a["core:label"] for a in metadata["annotations"]] == ["min", "max", "mean", "median", "sample"]
+    assert metadata["annotations"][0]["ntia-algorithm:number_of_ffts"] == K
+    assert g["ntia-scos:task"] == 7
+
+
+def test_calibration_gain_correction_shifts_every_detector(tmp_path, cache_dir):
+    plain, _ = _run("sim,seed=5", tmp_path / "a", cache_dir)
+    shifted, metadata = _run("sim,seed=5", tmp_path / "b", cache_dir, gain_correction_db=-2.5)
+    np.testing.assert_allclose(shifted, plain - 2.5, atol=2e-4)
+    assert metadata["global"]["scos-gr:calibration"]["gain_correction_db"] == -2.5
+
+
+def test_same_physics_through_an_osmosdr_iq_file(tmp_path, cache_dir):
+    rng = np.random.default_rng(11)
+    n = N * K + 4096
+    t = np.arange(n)
+    sigma = math.sqrt(50 * 1e-9 / 2)  # -60 dBm total, half in I, half in Q
+    iq = math.sqrt(50 * 1e-7) * np.exp(2j * np.pi * 1e6 / FS * t)
+    iq = iq + sigma * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    path = tmp_path / "capture.cf32"
+    iq.astype(np.complex64).tofile(path)
+    spectra, metadata = _run(f"file={path}", tmp_path / "out", cache_dir)
+    _assert_physics(spectra)
+    assert metadata["global"]["scos-gr:dropped_samples"] == 0
+
+
+def test_fail_every_two_second_run_is_a_radio_failure_and_leaves_nothing(tmp_path, cache_dir):
+    from gnuradio import scos
+
+    scos.reset_failure_counters()
+    first, _ = _run("sim,fail_every=2", tmp_path, cache_dir, basename="one")
+    assert first.shape == (5, N)
+    with pytest.raises(RadioFailure, match="simulated radio failure"):
+        _run("sim,fail_every=2", tmp_path, cache_dir, basename="two")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.sigmf-data", "one.sigmf-meta"]
+    third, _ = _run("sim,fail_every=2", tmp_path, cache_dir, basename="three")  # the radio recovers
+    assert third.shape == (5, N)
+
+
+def test_every_grc_compiles_headless(cache_dir):
+    grc_files = sorted(FLOWGRAPHS.glob("*.grc"))
+    assert grc_files
+    for grc in grc_files:
+        compiled = compile_flowgraph(grc, cache_dir)
+        assert "from gnuradio import scos" in compiled.module_path.read_text()
+
+
+COMMON_PARAMETERS = {"affinity", "alias", "comment", "maxoutbuf", "minoutbuf"}
+
+
+def test_scos_blocks_in_the_grc_files_use_the_installed_definitions():
+    """A GRC user opening the .grc must see every parameter: ids and names must match the yml."""
+    import sys
+
+    installed = Path(sys.prefix) / "share" / "gnuradio" / "grc" / "blocks"
+    definitions = {}
+    for yml in installed.glob("scos_*.block.yml"):
+        doc = yaml.safe_load(yml.read_text())
+        definitions[doc["id"]] = {p["id"] for p in doc["parameters"]}
+    assert {"scos_radio_source", "scos_sim_source", "scos_power_stats", "scos_sigmf_sink"} <= set(definitions)
+    for grc in FLOWGRAPHS.glob("*.grc"):
+        for block in yaml.safe_load(grc.read_text())["blocks"]:
+            if block["id"].startswith("scos_"):
+                assert set(block["parameters"]) - COMMON_PARAMETERS == definitions[block["id"]], (grc.name, block["name"])
+
+
+def test_catalogue_action_declares_every_runner_parameter():
+    action = load_catalogue()["acquire700c"]
+    doc = yaml.safe_load((FLOWGRAPHS / action.flowgraph).read_text())
+    parameters = {b["name"] for b in doc["blocks"] if b["id"] == "parameter"}
+    assert {"radio_args", "frequency", "sample_rate", "fft_size", "num_ffts", "gain", "cal_gain_db",
+            "output_dir", "basename", "metadata_json"} <= parameters
+    assert json.loads(next(b for b in doc["blocks"] if b["name"] == "metadata_json")["parameters"]["value"]) == {}
