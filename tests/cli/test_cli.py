@@ -1,0 +1,84 @@
+"""The scos-gr console script, run as a user runs it (a subprocess of the installed entry point)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCOS_GR = Path(sys.executable).with_name("scos-gr")
+COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status"]
+
+
+def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([str(SCOS_GR), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command):
+    proc = run(*([command] if command else []), "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: scos-gr")
+    if command is None:
+        for name in COMMANDS:
+            assert name in proc.stdout
+
+
+def test_createuser_prints_the_token_on_the_last_line_and_refuses_a_duplicate(tmp_path):
+    proc = run("createuser", "alice", "--admin", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    token = proc.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"[0-9a-f]{40,}", token), token
+    from scos_gr import store
+
+    store.init_store(f"sqlite:///{tmp_path / 'scos.db'}")
+    with store.database.connection_context():
+        user = store.User.get(store.User.name == "alice")
+        assert user.is_admin and user.token_hash != token  # stored hashed, never in clear
+    again = run("createuser", "alice", "--data-dir", str(tmp_path))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_acquire_runs_the_action_once_and_summarises_the_sim_tone(tmp_path):
+    proc = run("acquire", "acquire700c", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"))
+    assert proc.returncode == 0, proc.stderr
+    peak = re.search(r"peak\s+([\d.]+) MHz\s+(-?[\d.]+) dBm", proc.stdout)
+    noise = re.search(r"noise\s+(-?[\d.]+) dBm per", proc.stdout)
+    assert peak and noise, proc.stdout
+    assert abs(float(peak.group(1)) - 752.0) <= 0.015  # +1 MHz from 751 MHz, within one bin
+    assert abs(float(peak.group(2)) - (-40.0)) <= 0.1
+    assert abs(float(noise.group(1)) - (-60 - 10 * np.log10(1024))) <= 0.3
+    meta = Path(re.search(r"recording (\S+\.sigmf-meta)", proc.stdout).group(1))
+    assert meta.is_file() and meta.parent == tmp_path / "out"
+    assert json.loads(meta.read_text())["captures"][0]["core:frequency"] == 751e6
+
+
+def test_acquire_reports_a_radio_failure_and_leaves_nothing(tmp_path):
+    out = tmp_path / "out"
+    proc = run("acquire", "acquire700c", "--out", str(out), "--radio", "sim,fail_every=1",
+               "--data-dir", str(tmp_path / "data"))
+    assert proc.returncode == 1
+    assert "error:" in proc.stderr and "radio" in proc.stderr.lower()
+    assert not any(out.glob("*")) if out.exists() else True
+
+
+def test_acquire_names_an_unknown_action(tmp_path):
+    proc = run("acquire", "no_such_action", "--out", str(tmp_path))
+    assert proc.returncode == 1 and "no_such_action" in proc.stderr
+
+
+def test_status_without_a_token_or_a_server_says_why(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "SCOS_TOKEN"}
+    proc = subprocess.run([str(SCOS_GR), "status"], capture_output=True, text=True, env=env, timeout=30)
+    assert proc.returncode == 2 and "SCOS_TOKEN" in proc.stderr
+    proc = run("status", "--token", "x", "--url", "http://127.0.0.1:9")
+    assert proc.returncode == 1 and "cannot reach the sensor" in proc.stderr
