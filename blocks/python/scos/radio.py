@@ -42,6 +42,11 @@ SIM_FREQUENCY_RANGE = (1.0e6, 6.0e9)
 #: Items per output buffer of the source blocks: large buffers mean few scheduler calls.
 SOURCE_BUFFER_ITEMS = 1 << 16
 
+#: Shortest period of the simulated signal (8 MiB of complex64: 68 ms at 15.36 MS/s, more than
+#: a 300 x 1024 capture) and how many cached periods (files) to keep.
+SIM_MIN_PERIOD = 1 << 20
+SIM_CACHE_FILES = 8
+
 
 class RadioError(RuntimeError):
     """A radio could not be opened or tuned, or failed (the runner reports a radio failure)."""
@@ -153,10 +158,6 @@ def _periodic_length(freqs: Iterable[float], samp_rate: float, min_len: int, max
     return period * max(1, math.ceil(min_len / period))
 
 
-def sim_buffer_length(tones: Sequence[tuple[float, float]], samp_rate: float, min_len: int = 1 << 21) -> int:
-    return _periodic_length([f for f, _ in tones], samp_rate, min_len, 1 << 24) or min_len
-
-
 def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
                 seed: int, length: int, periodic_tones: bool = True) -> np.ndarray:
     """One period of the simulated signal (complex64 volts): tones (if periodic) plus noise.
@@ -206,7 +207,20 @@ def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
                 raise
+            _prune(directory, keep=path)
     return path
+
+
+def _prune(directory: str, keep: str) -> None:
+    """Keep the newest SIM_CACHE_FILES periods (an open file_source keeps reading a removed file)."""
+    try:
+        files = sorted((os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".cf32")),
+                       key=lambda p: os.stat(p).st_mtime, reverse=True)
+        for old in files[SIM_CACHE_FILES:]:
+            if old != keep:
+                os.unlink(old)
+    except OSError:  # another process pruned first
+        pass
 
 
 class sim_source(gr.hier_block2):
@@ -217,8 +231,9 @@ class sim_source(gr.hier_block2):
     white Gaussian noise) is computed with numpy once, cached in a file and replayed by
     ``blocks.file_source(repeat=True)``. Tones that do not fit a period of at most 2^24 samples
     come from ``analog.sig_source_c`` blocks added to it. The noise repeats after the buffer
-    (2^21 samples or the next multiple of the tones' period: 136 ms at 15.36 MS/s), more than
-    any single detection capture uses.
+    (2^20 samples or the next multiple of the tones' period: 68 ms at 15.36 MS/s), more than
+    any single detection capture uses. The periods are cached in files under the temp directory
+    (``scos-sim-<uid>/``, the newest ``SIM_CACHE_FILES`` kept).
 
     ``tones``: list of (offset from centre in Hz, power in dBm); ``noise_dbm``: total noise
     power over the whole sample rate (None: no noise); ``throttle``: pace the output at
@@ -237,9 +252,9 @@ class sim_source(gr.hier_block2):
         self.samp_rate, self.center_freq = samp_rate, float(center_freq)
         self.tones, self.noise_dbm, self.seed = tones, noise_dbm, int(seed)
 
-        length = _periodic_length([f for f, _ in tones], samp_rate, 1 << 21, 1 << 24)
+        length = _periodic_length([f for f, _ in tones], samp_rate, SIM_MIN_PERIOD, 1 << 24)
         periodic = length is not None
-        length = length or (1 << 21)
+        length = length or SIM_MIN_PERIOD
         path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic)
         self._file = blocks.file_source(gr.sizeof_gr_complex, path, True)
         self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
