@@ -128,3 +128,24 @@ def test_catalogue_action_declares_every_runner_parameter():
     assert {"radio_args", "frequency", "sample_rate", "fft_size", "num_ffts", "gain", "cal_gain_db",
             "output_dir", "basename", "metadata_json"} <= parameters
     assert json.loads(next(b for b in doc["blocks"] if b["name"] == "metadata_json")["parameters"]["value"]) == {}
+
+
+def test_gnuradio_companion_loads_and_validates_acquire700c(monkeypatch):
+    """What GRC does when a user opens the file: every block known, every parameter valid."""
+    import sys
+
+    from gnuradio import gr
+    from gnuradio.grc.core.platform import Platform
+
+    installed = Path(sys.prefix) / "share" / "gnuradio" / "grc" / "blocks"
+    monkeypatch.setenv("GRC_BLOCKS_PATH", f"/usr/share/gnuradio/grc/blocks:{installed}")
+    platform = Platform(version=gr.version(), prefs=None,
+                        version_parts=(gr.major_version(), gr.api_version(), gr.minor_version()))
+    platform.build_library()
+    for block_id in ("scos_radio_source", "scos_sim_source", "scos_power_stats", "scos_sigmf_sink"):
+        assert platform.blocks[block_id].category == ["scos"]
+    flowgraph = platform.make_flow_graph(str(FLOWGRAPHS / "acquire700c.grc"))
+    flowgraph.rewrite()
+    flowgraph.validate()
+    assert flowgraph.is_valid(), flowgraph.get_error_messages()
+    assert {b.key for b in flowgraph.blocks} >= {"scos_radio_source", "scos_power_stats", "scos_sigmf_sink"}
