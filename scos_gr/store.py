@@ -142,6 +142,9 @@ class SchedulerState(BaseModel):
     radio_args = peewee.CharField(max_length=512, default="")
     radio_healthy = peewee.BooleanField(default=True)
     radio_detail = peewee.TextField(default="")
+    owner = peewee.CharField(max_length=64, null=True)  # the running scheduler's lock token
+    host = peewee.CharField(max_length=255, default="")
+    last_task = JSONField(null=True)  # {"schedule_entry", "task_id", "status", "finished"}
 
 
 MODELS: tuple[type[BaseModel], ...] = (User, ScheduleEntry, Task, Acquisition, SchedulerState)

@@ -1,0 +1,325 @@
+"""The scheduler loop: due tasks -> task ids -> the worker -> recorded outcomes, one at a time.
+
+All state lives in the store, so a restart (even after ``kill -9``) carries on: task ids come
+from each entry's ``next_task_id``, which is incremented in the same transaction that creates
+the task row (whether the task later succeeds or fails); a task left ``in-progress`` by a dead
+process is recorded as failed ("interrupted") at start-up and its files are removed.
+
+Only one scheduler may run per database: the heartbeat row (``SchedulerState``, id 1) doubles as
+a lock. A scheduler takes it with one conditional UPDATE (free, stale, or already its own) so
+two schedulers starting together cannot both win, on SQLite and PostgreSQL alike; the
+heartbeat thread renews it every second and a scheduler that finds the lock taken over stops.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import peewee
+
+from scos_gr import store
+from scos_gr.config import Settings
+from scos_gr.scheduler import planner
+from scos_gr.scheduler.worker import TaskOutcome, Worker, WorkerFailure
+
+log = logging.getLogger(__name__)
+
+#: a heartbeat older than this means its scheduler is gone (the lock can be taken over)
+LOCK_STALE_S = 5.0
+HEARTBEAT_EVERY_S = 1.0
+#: the loop wakes at least this often even when nothing is due (spec: at least once a second)
+MAX_SLEEP_S = 1.0
+STATE_ROW_ID = 1
+
+
+class SchedulerLockError(RuntimeError):
+    """Another scheduler is running for this database."""
+
+
+class Scheduler:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.owner = uuid.uuid4().hex
+        self.host = socket.gethostname()
+        self.worker = Worker(settings)
+        self._stop = threading.Event()
+        self._heartbeat_thread: Optional[threading.Thread] = None
+        self._state_lock = threading.Lock()
+        self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None}
+        self.started = time.time()
+
+    # -- lock and heartbeat ------------------------------------------------------------------
+    def acquire_lock(self) -> None:
+        now = time.time()
+        with store.database.connection_context():
+            store.SchedulerState.get_or_create(id=STATE_ROW_ID, defaults={"state": "stopped", "heartbeat": 0.0})
+            S = store.SchedulerState
+            taken = (S.update(owner=self.owner, host=self.host, pid=os.getpid(), heartbeat=now, started=now,
+                              state="starting", current_entry=None, current_task_id=None,
+                              radio_args=self.settings.radio)
+                     .where((S.id == STATE_ROW_ID)
+                            & ((S.owner.is_null()) | (S.owner == self.owner) | (S.state == "stopped")
+                               | (S.heartbeat < now - LOCK_STALE_S)))
+                     .execute())
+            if taken != 1:
+                row = S.get_by_id(STATE_ROW_ID)
+                raise SchedulerLockError(
+                    f"another scheduler is running for this database (pid {row.pid} on {row.host or '?'}, "
+                    f"heartbeat {now - row.heartbeat:.1f} s ago); stop it first, or run `scos-gr serve "
+                    "--no-scheduler` to serve the API beside it"
+                )
+
+    def _set_state(self, **changes: Any) -> None:
+        with self._state_lock:
+            self._state.update(changes)
+        self._beat()
+
+    def _beat(self) -> bool:
+        """Write the heartbeat; False when another scheduler has taken the lock over."""
+        with self._state_lock:
+            fields = dict(self._state)
+        S = store.SchedulerState
+        with store.database.connection_context():
+            updated = (S.update(heartbeat=time.time(), **fields)
+                       .where((S.id == STATE_ROW_ID) & (S.owner == self.owner)).execute())
+        return updated == 1
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY_S):
+            try:
+                if not self._beat():
+                    log.error("the scheduler lock was taken over by another scheduler; stopping")
+                    self._stop.set()
+            except peewee.PeeweeException as exc:
+                log.warning("heartbeat not written: %s", exc)
+
+    def release_lock(self) -> None:
+        S = store.SchedulerState
+        with store.database.connection_context():
+            S.update(state="stopped", owner=None, current_entry=None, current_task_id=None,
+                     heartbeat=time.time()).where((S.id == STATE_ROW_ID) & (S.owner == self.owner)).execute()
+
+    # -- start-up ----------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Fail tasks a dead scheduler left running and remove files no acquisition row owns."""
+        notes = []
+        with store.database.connection_context(), store.database.atomic():
+            stale = list(store.Task.select().where(store.Task.status == store.TASK_IN_PROGRESS))
+            for task in stale:
+                task.status = store.TASK_FAILURE
+                task.detail = "interrupted: the scheduler stopped while this task was running"
+                task.finished = store.utcnow()
+                task.save()
+                notes.append(f"task {task.entry_name}/{task.task_id} recorded as failed (interrupted)")
+        notes += self._remove_orphan_files()
+        for note in notes:
+            log.warning("recovery: %s", note)
+        return notes
+
+    def _remove_orphan_files(self) -> list[str]:
+        from scos_gr.sigmf_out.writer import sweep_leftovers
+
+        root = self.settings.acquisitions_dir
+        if not root.is_dir():
+            return []
+        removed = [f"removed leftover {p}" for p in sweep_leftovers(root)]
+        with store.database.connection_context():
+            known = {row.meta_path for row in store.Acquisition.select(store.Acquisition.meta_path)}
+        data_dir = self.settings.data_dir
+        for meta in root.glob("*/*.sigmf-meta"):
+            relative = str(meta.relative_to(data_dir))
+            if relative not in known:
+                data = meta.with_name(meta.name[: -len(".sigmf-meta")] + ".sigmf-data")
+                for path in (meta, data):
+                    path.unlink(missing_ok=True)
+                removed.append(f"removed recording without an acquisition row {relative}")
+        return removed
+
+    def warm_up(self) -> None:
+        self.worker.start()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Take the lock, recover, warm up, then schedule until stopped."""
+        self.acquire_lock()
+        self._heartbeat_thread = threading.Thread(target=self._heartbeat_loop, name="scheduler-heartbeat", daemon=True)
+        self._heartbeat_thread.start()
+        try:
+            self.recover()
+            self.warm_up()
+            self._set_state(state="idle")
+            log.info("scheduler ready (radio %r)", self.settings.radio)
+            while not self._stop.is_set():
+                ran = self.run_due_tasks()
+                if not ran:
+                    self._stop.wait(self._sleep_time())
+        finally:
+            self._stop.set()
+            self.worker.stop()
+            try:
+                self.release_lock()
+            except peewee.PeeweeException:
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _entries(self) -> list[planner.EntryPlan]:
+        with store.database.connection_context():
+            rows = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
+            return [planner.plan_of(row) for row in rows]
+
+    def _sleep_time(self) -> float:
+        """Until the next due time (so tasks start on time), at most MAX_SLEEP_S."""
+        upcoming = [e.next_task_time for e in self._entries() if e.next_task_time is not None]
+        if not upcoming:
+            return MAX_SLEEP_S
+        return max(0.0, min(MAX_SLEEP_S, min(upcoming) - time.time()))
+
+    def run_due_tasks(self) -> int:
+        """Run every task due now, in order; return how many ran."""
+        now = int(time.time())
+        due = planner.due_tasks(self._entries(), now)
+        ran = 0
+        for task in due:
+            if self._stop.is_set():
+                break
+            claimed = self._claim(task, int(time.time()))
+            if claimed is not None:
+                self._execute(*claimed)
+                ran += 1
+        return ran
+
+    def _claim(self, due: planner.DueTask, now: int) -> Optional[tuple[store.Task, dict[str, Any]]]:
+        """In one transaction: re-check the entry, take its task id, advance it, create the task."""
+        E = store.ScheduleEntry
+        with store.database.connection_context(), store.database.atomic():
+            entry = E.get_or_none(E.name == due.entry_name)
+            if entry is None or not entry.is_active:
+                return None
+            plan = planner.plan_of(entry)
+            run_time = planner.latest_due(plan, now)
+            if run_time is None:
+                return None
+            task_id = entry.next_task_id
+            next_time = planner.advance(plan, run_time)
+            changes = {E.next_task_id: task_id + 1, E.next_task_time: next_time}
+            if next_time is None:
+                changes[E.is_active] = False
+            # conditional on the id we read: a concurrent writer makes this claim fail, not repeat
+            updated = E.update(changes).where((E.id == entry.id) & (E.next_task_id == task_id)).execute()
+            if updated != 1:
+                return None
+            task = store.Task.create(entry_name=entry.name, task_id=task_id, action=entry.action,
+                                     status=store.TASK_IN_PROGRESS, scheduled_time=run_time, started=store.utcnow())
+            context = {
+                "task_id": task_id,
+                "action": entry.action,
+                "schedule_entry": {"name": entry.name, "id": entry.name, "start": entry.start, "stop": entry.stop,
+                                   "interval": entry.interval, "priority": entry.priority},
+                "sensor": {"id": self.settings.sensor_id},
+                "radio": self.settings.radio,
+                "scheduled_time": run_time,
+            }
+        return task, context
+
+    def _execute(self, task: store.Task, context: dict[str, Any]) -> None:
+        self._set_state(state="running", current_entry=task.entry_name, current_task_id=task.task_id)
+        started = time.monotonic()
+        output_dir = self.settings.acquisitions_dir / task.entry_name
+        basename = f"{task.entry_name}_{task.task_id}"
+        try:
+            outcome = self.worker.run({
+                "kind": "run", "action": task.action, "output_dir": str(output_dir), "basename": basename,
+                "context": context, "timeout_s": self.settings.task_timeout_s,
+            })
+        except WorkerFailure as exc:
+            outcome = TaskOutcome(ok=False, error=str(exc))
+        duration = time.monotonic() - started
+        self._record(task, outcome, duration)
+        self._set_state(state="idle", current_entry=None, current_task_id=None)
+
+    def _record(self, task: store.Task, outcome: TaskOutcome, duration: float) -> None:
+        """Task status and its acquisition rows in one transaction (files exist already)."""
+        finished = store.utcnow()
+        data_dir = self.settings.data_dir
+        try:
+            with store.database.connection_context(), store.database.atomic():
+                for i, rec in enumerate(outcome.recordings if outcome.ok else []):
+                    store.Acquisition.create(
+                        entry_name=task.entry_name, task_id=task.task_id, created=finished,
+                        meta_path=str(Path(rec["meta_path"]).relative_to(data_dir)),
+                        data_path=str(Path(rec["data_path"]).relative_to(data_dir)),
+                        data_bytes=rec["data_bytes"], sha512=rec["sha512"], sigmf_metadata=rec["metadata"],
+                    )
+                store.Task.update(
+                    status=store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE,
+                    detail=outcome.log if outcome.ok else outcome.error,
+                    finished=finished, duration_s=round(duration, 6),
+                ).where(store.Task.id == task.id).execute()
+                radio: dict[str, Any] = {}
+                if outcome.radio_failure:
+                    radio = {"radio_healthy": False, "radio_detail": outcome.error}
+                elif outcome.ok and outcome.recordings:
+                    radio = {"radio_healthy": True, "radio_detail": ""}
+                last = {"schedule_entry": task.entry_name, "task_id": task.task_id,
+                        "status": store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE,
+                        "detail": outcome.log if outcome.ok else outcome.error, "finished": store.iso(finished)}
+                store.SchedulerState.update(last_task=last, **radio).where(
+                    store.SchedulerState.id == STATE_ROW_ID).execute()
+        except Exception:
+            # the row could not be written: the files must not outlive it (nothing half-recorded)
+            log.exception("could not record task %s/%s", task.entry_name, task.task_id)
+            for rec in outcome.recordings:
+                Path(rec["meta_path"]).unlink(missing_ok=True)
+                Path(rec["data_path"]).unlink(missing_ok=True)
+            raise
+        if outcome.ok:
+            log.info("task %s/%s done in %.3f s: %s", task.entry_name, task.task_id, duration, outcome.log)
+        else:
+            log.warning("task %s/%s failed: %s", task.entry_name, task.task_id, outcome.error)
+
+
+def _prepare_store(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store.init_store(settings.database_url)
+
+
+def run_forever(settings: Settings) -> int:
+    """`scos-gr scheduler`: run the scheduler in this process until interrupted."""
+    import signal
+
+    _prepare_store(settings)
+    scheduler = Scheduler(settings)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
+    try:
+        scheduler.run()
+    except SchedulerLockError as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        scheduler.stop()
+    return 0
+
+
+def start_in_background(settings: Settings) -> Scheduler:
+    """`scos-gr serve`: take the lock now (raising SchedulerLockError), run the loop in a thread."""
+    _prepare_store(settings)
+    scheduler = Scheduler(settings)
+    scheduler.acquire_lock()  # fail fast, before the web server starts
+
+    def target() -> None:
+        try:
+            scheduler.run()
+        except Exception:
+            log.exception("the scheduler stopped on an error")
+
+    threading.Thread(target=target, name="scheduler", daemon=True).start()
+    return scheduler

@@ -1,0 +1,194 @@
+"""The worker process: GNU Radio imported once, flowgraphs compiled once, one task at a time.
+
+Flowgraphs (and the SDR drivers under them) can crash or hang a process. They therefore never
+run in the scheduler's or the web server's process: a long-lived child process started with the
+``spawn`` method (fork after GNU Radio's and peewee's threads exist is unsafe) runs them through
+:func:`scos_gr.flowgraphs.runner.run_action`. The parent talks to it over a pipe, gives each task
+a deadline, and kills and replaces the worker when it dies or does not answer in time; the task
+is then recorded as failed with that reason and the schedule goes on.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from scos_gr.config import Settings
+
+log = logging.getLogger(__name__)
+
+#: seconds the worker gets beyond the task's own timeout (the runner stops a flowgraph itself at
+#: the timeout; this margin only catches a worker that no longer answers at all)
+HANG_MARGIN_S = 15.0
+#: seconds a new worker may take to import GNU Radio and compile every catalogue flowgraph
+WARM_UP_TIMEOUT_S = 300.0
+
+
+class WorkerFailure(RuntimeError):
+    """The worker process died or hung; ``str()`` is the reason recorded on the task."""
+
+
+@dataclass
+class TaskOutcome:
+    ok: bool
+    error: str = ""
+    radio_failure: bool = False
+    recordings: list[dict[str, Any]] = field(default_factory=list)
+    log: str = ""
+    capture_seconds: float = 0.0
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings) -> None:
+    """Child process: warm up, then answer task requests until told to stop or the pipe closes."""
+    logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
+                        format="%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
+    from scos_gr.flowgraphs import runner
+
+    try:
+        prepared = runner.warm_up(cache_dir=settings.flowgraph_cache_dir)
+        conn.send({"ready": True, "prepared": prepared})
+    except Exception as exc:  # a broken catalogue entry must not stop the other actions
+        conn.send({"ready": True, "prepared": [], "warning": f"{type(exc).__name__}: {exc}"})
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        if request.get("kind") == "stop":
+            return
+        if request.get("kind") == "crash":  # for tests of the crash path only
+            os._exit(3)
+        conn.send(_run(request, settings, runner))
+
+
+def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, Any]:
+    try:
+        result = runner.run_action(
+            request["action"],
+            radio=settings.radio,
+            output_dir=Path(request["output_dir"]),
+            basename=request["basename"],
+            context=request.get("context") or {},
+            timeout_s=float(request.get("timeout_s", settings.task_timeout_s)),
+            cache_dir=settings.flowgraph_cache_dir,
+        )
+    except runner.ActionError as exc:
+        return {"ok": False, "error": str(exc), "radio_failure": isinstance(exc, runner.RadioFailure)}
+    except Exception as exc:  # never let a surprise kill the worker silently
+        log.error("task failed unexpectedly:\n%s", traceback.format_exc())
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "radio_failure": False}
+    return {
+        "ok": True,
+        "log": result.log,
+        "capture_seconds": result.capture_seconds,
+        "recordings": [
+            {"meta_path": str(r.meta_path), "data_path": str(r.data_path), "sha512": r.sha512,
+             "data_bytes": r.data_bytes, "metadata": r.metadata}
+            for r in result.recordings
+        ],
+    }
+
+
+class Worker:
+    """Handle on the worker process; restarts it whenever it is lost."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Optional[multiprocessing.process.BaseProcess] = None
+        self._conn: Optional[multiprocessing.connection.Connection] = None
+        self.prepared: list[str] = []
+        self.starts = 0
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        """Start a worker and wait until it has imported GNU Radio and compiled the flowgraphs."""
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child, self.settings),
+                                        name="scos-gr-worker", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self.starts += 1
+        if not parent.poll(WARM_UP_TIMEOUT_S):
+            self._kill()
+            raise WorkerFailure(f"worker did not warm up within {WARM_UP_TIMEOUT_S:g} s")
+        try:
+            hello = parent.recv()
+        except EOFError:
+            self._kill()
+            raise WorkerFailure("worker died while warming up") from None
+        self.prepared = list(hello.get("prepared", []))
+        if hello.get("warning"):
+            log.warning("worker warm-up: %s", hello["warning"])
+        log.info("worker %s ready (flowgraphs compiled: %s)", process.pid, ", ".join(self.prepared) or "none")
+
+    def ensure_started(self) -> None:
+        if self._process is None or not self._process.is_alive():
+            if self._process is not None:
+                log.warning("worker %s is gone (exit code %s); starting a new one", self._process.pid,
+                            self._process.exitcode)
+            self.start()
+
+    def run(self, request: dict[str, Any]) -> TaskOutcome:
+        """Run one task; a dead or hung worker becomes a failed outcome and a fresh worker."""
+        self.ensure_started()
+        assert self._conn is not None and self._process is not None
+        timeout = float(request.get("timeout_s", self.settings.task_timeout_s)) + HANG_MARGIN_S
+        try:
+            self._conn.send(request)
+            if not self._conn.poll(timeout):
+                pid = self._process.pid
+                self._kill()
+                return TaskOutcome(ok=False, error=f"worker {pid} hung: no answer within {timeout:g} s; killed and restarted")
+            reply = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            self._process.join(2.0)
+            code = self._process.exitcode
+            pid = self._process.pid
+            self._kill()
+            reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            return TaskOutcome(ok=False, error=f"worker {pid} crashed during the task ({reason}); restarted")
+        return TaskOutcome(
+            ok=bool(reply.get("ok")),
+            error=str(reply.get("error", "")),
+            radio_failure=bool(reply.get("radio_failure")),
+            recordings=list(reply.get("recordings", [])),
+            log=str(reply.get("log", "")),
+            capture_seconds=float(reply.get("capture_seconds", 0.0)),
+        )
+
+    def crash_for_test(self) -> None:
+        assert self._conn is not None
+        self._conn.send({"kind": "crash"})
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        try:
+            if self._conn is not None:
+                self._conn.send({"kind": "stop"})
+            self._process.join(5.0)
+        except (OSError, BrokenPipeError):
+            pass
+        self._kill()
+
+    def _kill(self) -> None:
+        process, conn = self._process, self._conn
+        self._process, self._conn = None, None
+        if process is not None and process.is_alive():
+            process.kill()
+            process.join(5.0)
+        if conn is not None:
+            conn.close()
+
+

@@ -1,0 +1,176 @@
+"""The scheduler loop with a real worker process and real flowgraphs (sim radio), no HTTP.
+
+The end-to-end tests over the API are in test_end_to_end.py; these pin the loop's own rules:
+task ids, recorded outcomes, failures, a crashed worker, recovery after a crash, the lock.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from scos_gr import store
+from scos_gr.config import load_settings
+from scos_gr.scheduler.service import Scheduler, SchedulerLockError
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    def make(**env):
+        base = {"SCOS_DATA_DIR": str(tmp_path / "data"), "SCOS_TASK_TIMEOUT": "20"}
+        base.update(env)
+        return load_settings(base)
+    return make
+
+
+def add_entry(name, action="acquire700c", *, start=None, interval=None, stop=None, priority=10):
+    start = int(time.time()) + 1 if start is None else start
+    with store.database.connection_context():
+        owner, _ = store.User.get_or_create(name="tester", defaults={"token_hash": "0" * 64, "is_admin": True})
+        return store.ScheduleEntry.create(name=name, action=action, start=start, stop=stop, interval=interval,
+                                          priority=priority, owner=owner, next_task_time=start)
+
+
+def tasks_of(name):
+    with store.database.connection_context():
+        return list(store.Task.select().where(store.Task.entry_name == name).order_by(store.Task.task_id))
+
+
+def acquisitions_of(name):
+    with store.database.connection_context():
+        return list(store.Acquisition.select().where(store.Acquisition.entry_name == name)
+                    .order_by(store.Acquisition.task_id))
+
+
+class Running:
+    """A scheduler in a thread, stopped at the end of the test."""
+
+    def __init__(self, settings):
+        self.scheduler = Scheduler(settings)
+        self.thread = threading.Thread(target=self.scheduler.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self.scheduler
+
+    def __exit__(self, *exc):
+        self.scheduler.stop()
+        self.thread.join(30)
+
+
+def wait_until(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def finished(name, count):
+    return lambda: len([t for t in tasks_of(name) if t.status != store.TASK_IN_PROGRESS]) >= count
+
+
+def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    now = int(time.time())
+    add_entry("c-block", start=now + 1, interval=1, stop=now + 4)
+    with Running(settings):
+        assert wait_until(finished("c-block", 3), 90)
+        time.sleep(1.5)  # no fourth run may follow: stop is exclusive
+    tasks = tasks_of("c-block")
+    assert [t.task_id for t in tasks] == [1, 2, 3]
+    assert all(t.status == store.TASK_SUCCESS for t in tasks), [t.detail for t in tasks]
+    assert all(t.duration_s and t.finished for t in tasks)
+    acqs = acquisitions_of("c-block")
+    assert [a.task_id for a in acqs] == [1, 2, 3]
+    for a in acqs:
+        data = np.fromfile(settings.data_dir / a.data_path, dtype="<f4")
+        meta = json.loads((settings.data_dir / a.meta_path).read_text())
+        mean = next(x for x in meta["annotations"] if x["core:label"] == "mean")
+        spectrum = data[mean["core:sample_start"]:][: mean["core:sample_count"]]
+        tone_bin = 512 + round(1e6 / (15.36e6 / 1024))
+        watts = 10 ** (spectrum[tone_bin - 5: tone_bin + 6] / 10)
+        assert abs(10 * np.log10(watts.sum()) - (-40.0)) <= 0.1
+        assert meta["global"]["core:sha512"] == a.sha512
+    with store.database.connection_context():
+        entry = store.ScheduleEntry.get(store.ScheduleEntry.name == "c-block")
+        assert entry.next_task_id == 4 and entry.next_task_time is None and not entry.is_active
+
+
+def test_a_radio_failure_fails_only_its_task_and_leaves_no_file(make_settings):
+    settings = make_settings(SCOS_RADIO="sim,fail_every=2")
+    store.init_store(settings.database_url)
+    now = int(time.time())
+    add_entry("flaky", start=now + 1, interval=1, stop=now + 4)
+    with Running(settings) as scheduler:
+        assert wait_until(finished("flaky", 3), 90)
+        with store.database.connection_context():
+            state = store.SchedulerState.get_by_id(1)
+    statuses = [(t.task_id, t.status) for t in tasks_of("flaky")]
+    assert statuses == [(1, "success"), (2, "failure"), (3, "success")]
+    failed = tasks_of("flaky")[1]
+    assert "radio" in failed.detail.lower() and "fail_every" in failed.detail
+    files = sorted(p.name for p in (settings.acquisitions_dir / "flaky").iterdir())
+    assert files == ["flaky_1.sigmf-data", "flaky_1.sigmf-meta", "flaky_3.sigmf-data", "flaky_3.sigmf-meta"]
+    assert state.radio_healthy  # task 3 succeeded after the failure
+
+
+def test_a_crashed_worker_fails_its_task_and_the_next_task_succeeds(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    with Running(settings) as scheduler:
+        assert wait_until(lambda: scheduler.worker.pid is not None, 60)
+        first_pid = scheduler.worker.pid
+        real_run = scheduler.worker.run
+
+        crashed = []
+
+        def crash_once(request):
+            if not crashed:  # the worker exits mid-task, as a segfaulting driver would
+                crashed.append(True)
+                scheduler.worker.crash_for_test()
+            return real_run(request)
+
+        scheduler.worker.run = crash_once
+        now = int(time.time())
+        add_entry("crashy", start=now + 1, interval=1, stop=now + 3)
+        assert wait_until(finished("crashy", 2), 90)
+    tasks = tasks_of("crashy")
+    assert tasks[0].status == "failure" and "crashed" in tasks[0].detail
+    assert tasks[1].status == "success", tasks[1].detail
+    assert scheduler.worker.starts >= 2 and first_pid is not None
+
+
+def test_recovery_fails_interrupted_tasks_and_removes_unrecorded_files(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    entry = add_entry("cut", start=int(time.time()) + 3600)
+    with store.database.connection_context():
+        store.Task.create(entry_name="cut", task_id=1, action="acquire700c", status=store.TASK_IN_PROGRESS)
+    folder = settings.acquisitions_dir / "cut"
+    folder.mkdir(parents=True)
+    for name in ("cut_1.sigmf-meta", "cut_1.sigmf-data", ".cut_2.sigmf-data.tmp-0a1b2c"):
+        (folder / name).write_text("{}")
+    notes = Scheduler(settings).recover()
+    [task] = tasks_of("cut")
+    assert task.status == "failure" and task.detail.startswith("interrupted")
+    assert list(folder.iterdir()) == []
+    assert any("interrupted" in n for n in notes)
+    assert entry.next_task_id == 1
+
+
+def test_only_one_scheduler_per_database(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    first = Scheduler(settings)
+    first.acquire_lock()
+    second = Scheduler(settings)
+    with pytest.raises(SchedulerLockError, match="another scheduler is running"):
+        second.acquire_lock()
+    first.release_lock()
+    second.acquire_lock()  # a cleanly stopped scheduler frees the lock at once
