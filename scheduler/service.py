@@ -142,7 +142,16 @@ class Scheduler:
         return removed
 
     def warm_up(self) -> None:
+        """Start the worker (GNU Radio imported, flowgraphs compiled, radio opened) and say so."""
         self.worker.start()
+        info = self.worker.radio_info or {}
+        radio = {"radio_driver": info.get("driver", ""),
+                 "radio_min_frequency": info.get("min_frequency"),
+                 "radio_max_frequency": info.get("max_frequency"),
+                 "radio_healthy": self.worker.radio_error is None,
+                 "radio_detail": self.worker.radio_error or ""}
+        with store.database.connection_context():
+            store.SchedulerState.update(**radio).where(store.SchedulerState.id == STATE_ROW_ID).execute()
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:

@@ -50,11 +50,18 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
                         format="%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
     from scos_gr.flowgraphs import runner
 
+    hello: dict[str, Any] = {"ready": True, "prepared": []}
     try:
-        prepared = runner.warm_up(cache_dir=settings.flowgraph_cache_dir)
-        conn.send({"ready": True, "prepared": prepared})
+        hello["prepared"] = runner.warm_up(cache_dir=settings.flowgraph_cache_dir)
     except Exception as exc:  # a broken catalogue entry must not stop the other actions
-        conn.send({"ready": True, "prepared": [], "warning": f"{type(exc).__name__}: {exc}"})
+        hello["warning"] = f"{type(exc).__name__}: {exc}"
+    try:  # open the radio once: a missing or busy device shows in /status before the first task
+        from gnuradio import scos
+
+        hello["radio"] = scos.radio_info(settings.radio)
+    except Exception as exc:
+        hello["radio_error"] = str(exc)
+    conn.send(hello)
     while True:
         try:
             request = conn.recv()
@@ -104,6 +111,8 @@ class Worker:
         self._process: Optional[multiprocessing.process.BaseProcess] = None
         self._conn: Optional[multiprocessing.connection.Connection] = None
         self.prepared: list[str] = []
+        self.radio_info: Optional[dict[str, Any]] = None
+        self.radio_error: Optional[str] = None
         self.starts = 0
 
     @property
@@ -128,6 +137,8 @@ class Worker:
             self._kill()
             raise WorkerFailure("worker died while warming up") from None
         self.prepared = list(hello.get("prepared", []))
+        self.radio_info = hello.get("radio")
+        self.radio_error = hello.get("radio_error")
         if hello.get("warning"):
             log.warning("worker warm-up: %s", hello["warning"])
         log.info("worker %s ready (flowgraphs compiled: %s)", process.pid, ", ".join(self.prepared) or "none")

@@ -144,6 +144,9 @@ class SchedulerState(BaseModel):
     radio_detail = peewee.TextField(default="")
     owner = peewee.CharField(max_length=64, null=True)  # the running scheduler's lock token
     host = peewee.CharField(max_length=255, default="")
+    radio_driver = peewee.CharField(max_length=32, default="")
+    radio_min_frequency = peewee.DoubleField(null=True)
+    radio_max_frequency = peewee.DoubleField(null=True)
     last_task = JSONField(null=True)  # {"schedule_entry", "task_id", "status", "finished"}
 
 
