@@ -1,0 +1,155 @@
+"""The sensor's own resources: the API root, capabilities, status and users."""
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+import bottle
+from peewee import fn
+
+from scos_gr import store
+from scos_gr.calibration import CalibrationError, load_calibration
+from scos_gr.config import Settings
+from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.scheduler import planner
+
+from .web import api_route, json_body, not_found, paginate, private_entry_names, url
+
+#: a heartbeat older than this shows the scheduler as dead (it beats every second)
+DEAD_AFTER_S = 5.0
+#: frequency range the simulated radio claims (kept in step with gnuradio.scos.radio)
+SIM_RANGE = (1.0e6, 6.0e9)
+
+
+def _radio_range(settings: Settings, state: store.SchedulerState | None) -> tuple[float | None, float | None]:
+    """The radio's range as the scheduler's worker measured it at warm-up (the web process never
+    opens the radio: an SDR is exclusive); the sim's known range before any scheduler ran."""
+    if state is not None and state.radio_min_frequency is not None and state.radio_args == settings.radio:
+        return state.radio_min_frequency, state.radio_max_frequency
+    if settings.radio.strip().lower().startswith("sim"):
+        return SIM_RANGE
+    return None, None
+
+
+def _user_repr(user: store.User) -> dict[str, Any]:
+    entries = store.ScheduleEntry.select(store.ScheduleEntry.name).where(store.ScheduleEntry.owner == user) \
+        .order_by(store.ScheduleEntry.name)
+    return {"url": url(f"/users/{user.name}/"), "name": user.name, "is_admin": user.is_admin,
+            "schedule_entries": [url(f"/schedule/{e.name}/") for e in entries]}
+
+
+def scheduler_state(state: store.SchedulerState | None, now: float) -> str:
+    if state is None or state.owner is None or state.state in ("stopped", "starting") \
+            or now - state.heartbeat > DEAD_AFTER_S:
+        return "dead"
+    return "running" if state.state == "running" else "idle"
+
+
+def install(app: bottle.Bottle, settings: Settings) -> None:
+    @app.get("/api/v1/")
+    @api_route
+    def root(user):
+        return json_body({
+            "acquisitions": url("/acquisitions/"),
+            "capabilities": url("/capabilities/"),
+            "schedule": url("/schedule/"),
+            "status": url("/status"),
+            "users": url("/users/"),
+            "tasks": url("/tasks/"),
+            "schema": url("/schema/"),
+        })
+
+    @app.get("/api/v1/capabilities/")
+    @api_route
+    def capabilities(user):
+        state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
+        low, high = _radio_range(settings, state)
+        try:
+            calibration = load_calibration(settings.calibration_file).describe()
+        except CalibrationError as exc:
+            calibration = {"error": str(exc)}
+        actions = []
+        for action in load_catalogue().values():
+            if action.admin_only and not user.is_admin:
+                continue
+            actions.append({"name": action.name, "summary": action.summary, "description": action.description,
+                            "parameters": dict(action.parameters), "flowgraph": action.flowgraph,
+                            "admin_only": action.admin_only})
+        return json_body({
+            "sensor_definition": {
+                "id": settings.sensor_id,
+                "sensor_spec": {"id": settings.sensor_id, "model": "scos-gr"},
+                "signal_analyzer": {"driver": (state.radio_driver if state and state.radio_driver else
+                                               ("sim" if settings.radio.lower().startswith("sim") else "osmosdr")),
+                                    "args": settings.radio},
+                "calibration": calibration,
+            },
+            "minimum_frequency": low,
+            "maximum_frequency": high,
+            "mobility": False,
+            "actions": actions,
+        })
+
+    @app.get("/api/v1/status")
+    @api_route
+    def status(user):
+        now = time.time()
+        state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
+        entries = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
+        if not user.is_admin:
+            entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
+        plans = [planner.plan_of(e) for e in entries]
+        queue = [{"schedule_entry": url(f"/schedule/{t.entry_name}/"), "action": t.action,
+                  "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
+        used = store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0
+        try:
+            free = shutil.disk_usage(settings.data_dir).free
+        except OSError:
+            free = 0
+        last = state.last_task if state is not None else None
+        if last and not user.is_admin and last.get("schedule_entry") in private_entry_names():
+            last = None
+        if last:
+            last = {**last, "schedule_entry": url(f"/schedule/{last['schedule_entry']}/")}
+        body: dict[str, Any] = {
+            "scheduler": scheduler_state(state, now),
+            "task_queue": queue,
+            "radio": {
+                "driver": (state.radio_driver if state and state.radio_driver else
+                           ("sim" if settings.radio.lower().startswith("sim") else "osmosdr")),
+                "args": settings.radio,
+                "healthy": bool(state.radio_healthy) if state is not None else True,
+                "detail": state.radio_detail if state is not None else "",
+            },
+            "last_task": last,
+            "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
+            "disk": {"used_bytes": int(used), "free_bytes": int(free)},
+        }
+        if state is not None and state.state == "running" and state.current_entry:
+            hidden = not user.is_admin and state.current_entry in private_entry_names()
+            if not hidden:
+                body["current_task"] = {"schedule_entry": url(f"/schedule/{state.current_entry}/"),
+                                        "task_id": state.current_task_id}
+        return json_body(body)
+
+    @app.get("/api/v1/users/")
+    @api_route
+    def users(user):
+        rows = store.User.select().order_by(store.User.name) if user.is_admin else [user]
+        return json_body(paginate([_user_repr(u) for u in rows]))
+
+    @app.get("/api/v1/users/me/")
+    @api_route
+    def me(user):
+        return json_body(_user_repr(user))
+
+    @app.get("/api/v1/users/<name>/")
+    @api_route
+    def one_user(user, name):
+        if not user.is_admin and name != user.name:
+            raise not_found()
+        other = store.User.get_or_none(store.User.name == name)
+        if other is None:
+            raise not_found()
+        return json_body(_user_repr(other))

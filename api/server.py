@@ -1,0 +1,88 @@
+"""`scos-gr serve`: the API on waitress (a real multi-threaded WSGI server), plus the scheduler.
+
+On the very first start (no user at all) it creates the user ``admin`` and prints its token once,
+as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working token.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any, Callable, Iterable
+
+from scos_gr import store
+from scos_gr.config import Settings
+
+from .app import make_app
+
+log = logging.getLogger("scos_gr.api.access")
+THREADS = 16
+
+
+class AccessLog:
+    """One log line per request: method, path, status, bytes sent, duration."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+        seen: dict[str, Any] = {}
+
+        def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            seen["status"] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = self.app(environ, recording_start_response)
+        return _Logged(body, environ, seen, started)
+
+
+class _Logged:
+    def __init__(self, body: Iterable[bytes], environ: dict[str, Any], seen: dict[str, Any], started: float) -> None:
+        self.body, self.environ, self.seen, self.started, self.sent = body, environ, seen, started, 0
+
+    def __iter__(self):
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self.body, "close", None)
+        if close:
+            close()
+        e = self.environ
+        path = e.get("PATH_INFO", "") + (f"?{e['QUERY_STRING']}" if e.get("QUERY_STRING") else "")
+        log.info('%s "%s %s" %s %d %.1fms', e.get("REMOTE_ADDR", "-"), e.get("REQUEST_METHOD"), path,
+                 self.seen.get("status", "-"), self.sent, (time.perf_counter() - self.started) * 1000)
+
+
+def ensure_first_user(settings: Settings) -> None:
+    """Create ``admin`` and print its token when the store has no user at all."""
+    with store.database.connection_context():
+        if store.User.select().exists():
+            return
+        _, token = store.User.create_with_token("admin", is_admin=True)
+    print("scos-gr: created the first user 'admin' (admin); its token, shown only once:", flush=True)
+    print(token, flush=True)
+
+
+def serve(settings: Settings, with_scheduler: bool = True) -> int:
+    import waitress
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store.init_store(settings.database_url)
+    ensure_first_user(settings)
+    if with_scheduler:
+        from scos_gr.scheduler import service
+
+        try:
+            service.start_in_background(settings)
+        except service.SchedulerLockError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return 1
+    app = AccessLog(make_app(settings))
+    print(f"scos-gr: serving http://{settings.host}:{settings.port}/ (radio {settings.radio!r}, "
+          f"data in {settings.data_dir})", flush=True)
+    waitress.serve(app, host=settings.host, port=settings.port, threads=THREADS, ident="scos-gr",
+                   _quiet=True, channel_timeout=300)
+    return 0
