@@ -23,6 +23,10 @@ from .web import (
 )
 
 
+#: task ids are 32-bit integers in the store; a larger id in a URL simply does not exist
+MAX_TASK_ID = 2**31 - 1
+
+
 def acquisition_url(entry: str, task_id: int) -> str:
     return url(f"/acquisitions/{entry}/{task_id}/")
 
@@ -129,7 +133,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
         return ""
 
     def one_or_404(user, entry, task_id):
-        if not may_see_entry_name(user, entry):
+        if not 0 < task_id <= MAX_TASK_ID or not may_see_entry_name(user, entry):
             raise not_found()
         row = A.get_or_none((A.entry_name == entry) & (A.task_id == task_id))
         if row is None:
@@ -216,7 +220,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
     @app.get("/api/v1/tasks/<entry>/<task_id:int>/")
     @api_route
     def task_detail(user, entry, task_id):
-        if not may_see_entry_name(user, entry):
+        if not 0 < task_id <= MAX_TASK_ID or not may_see_entry_name(user, entry):
             raise not_found()
         task = T.get_or_none((T.entry_name == entry) & (T.task_id == task_id))
         if task is None:

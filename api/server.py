@@ -6,6 +6,7 @@ as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working toke
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from typing import Any, Callable, Iterable
@@ -72,17 +73,27 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store.init_store(settings.database_url)
     ensure_first_user(settings)
+    scheduler = None
     if with_scheduler:
         from scos_gr.scheduler import service
 
         try:
-            service.start_in_background(settings)
+            scheduler = service.start_in_background(settings)
         except service.SchedulerLockError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return 1
+    # SIGTERM (systemd, docker, tests) stops cleanly: the scheduler frees its lock and its worker
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = AccessLog(make_app(settings))
     print(f"scos-gr: serving http://{settings.host}:{settings.port}/ (radio {settings.radio!r}, "
           f"data in {settings.data_dir})", flush=True)
-    waitress.serve(app, host=settings.host, port=settings.port, threads=THREADS, ident="scos-gr",
-                   _quiet=True, channel_timeout=300)
+    try:
+        waitress.serve(app, host=settings.host, port=settings.port, threads=THREADS, ident="scos-gr",
+                       _quiet=True, channel_timeout=300)
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+            scheduler.join(30)
     return 0

@@ -38,6 +38,16 @@ MAX_SLEEP_S = 1.0
 STATE_ROW_ID = 1
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SchedulerLockError(RuntimeError):
     """Another scheduler is running for this database."""
 
@@ -69,6 +79,14 @@ class Scheduler:
                      .execute())
             if taken != 1:
                 row = S.get_by_id(STATE_ROW_ID)
+                if row.host == self.host and row.pid and not _process_alive(row.pid):
+                    # its holder died on this machine (kill -9, power cut): no need to wait
+                    taken = (S.update(owner=self.owner, pid=os.getpid(), heartbeat=now, started=now,
+                                      state="starting", radio_args=self.settings.radio)
+                             .where((S.id == STATE_ROW_ID) & (S.owner == row.owner)).execute())
+                    if taken == 1:
+                        log.warning("took over the lock of scheduler pid %s, which is gone", row.pid)
+                        return
                 raise SchedulerLockError(
                     f"another scheduler is running for this database (pid {row.pid} on {row.host or '?'}, "
                     f"heartbeat {now - row.heartbeat:.1f} s ago); stop it first, or run `scos-gr serve "
@@ -178,6 +196,12 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a background scheduler (start_in_background) to finish its task and stop."""
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.join(timeout)
 
     def _entries(self) -> list[planner.EntryPlan]:
         with store.database.connection_context():
@@ -330,5 +354,6 @@ def start_in_background(settings: Settings) -> Scheduler:
         except Exception:
             log.exception("the scheduler stopped on an error")
 
-    threading.Thread(target=target, name="scheduler", daemon=True).start()
+    scheduler.thread = threading.Thread(target=target, name="scheduler", daemon=True)
+    scheduler.thread.start()
     return scheduler

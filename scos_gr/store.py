@@ -169,8 +169,8 @@ def open_database(url: str) -> peewee.Database:
             timeout=10,
         )
     if url.startswith("postgres://") or url.startswith("postgresql://"):
-        # autorollback: a failed statement must not poison a pooled connection.
-        return _connect_url(url, autorollback=True)
+        # peewee runs in autocommit mode: a failed statement does not leave the connection aborted
+        return _connect_url(url)
     return _connect_url(url)
 
 

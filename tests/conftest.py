@@ -19,3 +19,13 @@ def sqlite_store(settings):
     db = store.init_store(settings.database_url)
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole run (tests/pgcluster.py); fails if it can't start."""
+    from tests.pgcluster import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
