@@ -1,0 +1,195 @@
+"""The scheduler end to end: `scos-gr serve` with its scheduler and the sim radio, driven over HTTP."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from sigmf import sigmffile
+
+from tests.live_server import LiveServer
+
+API = "/api/v1"
+TONE_BIN = 512 + round(1e6 / (15.36e6 / 1024))
+
+
+def schedule(server, name, action="acquire700c", interval=1, stop=3, delay=1):
+    r = server.post(f"{API}/schedule/", {"name": name, "action": action, "interval": interval,
+                                         "start": int(time.time()) + delay, "relative_stop": True, "stop": stop})
+    assert r.status == 201, r
+    return r.json()
+
+
+def wait_tasks(server, name, count, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = server.get(f"{API}/tasks/{name}/")
+        if r.status == 200:
+            done = [t for t in r.json() if t["status"] != "in-progress"]
+            if len(done) >= count:
+                return r.json()
+        time.sleep(0.2)
+    raise AssertionError(f"{name}: fewer than {count} tasks after {timeout} s; log:\n{server.log()[-3000:]}")
+
+
+def integrated_tone_dbm(archive_path) -> float:
+    rec = sigmffile.fromarchive(str(archive_path))
+    data = rec.read_samples()
+    mean = next(a for a in rec.get_annotations() if a["core:label"] == "mean")
+    spectrum = data[mean["core:sample_start"]:][: mean["core:sample_count"]]
+    return float(10 * np.log10((10 ** (spectrum[TONE_BIN - 5: TONE_BIN + 6] / 10)).sum()))
+
+
+@pytest.fixture
+def sensor(tmp_path):
+    with LiveServer(tmp_path / "data") as server:
+        server.wait_scheduler("idle")
+        yield server
+
+
+def test_three_runs_become_acquisitions_1_2_3_with_the_sim_tone(sensor, tmp_path):
+    seen = set()
+    stop_polling = threading.Event()
+
+    def poll_status():
+        while not stop_polling.is_set():
+            seen.add(sensor.get(f"{API}/status").json()["scheduler"])
+
+    poller = threading.Thread(target=poll_status)
+    poller.start()
+    entry = schedule(sensor, "c-block")
+    queue = sensor.get(f"{API}/status").json()["task_queue"]
+    assert [q["time"] for q in queue if q["schedule_entry"] == entry["url"]] == \
+        [entry["start"], entry["start"] + 1, entry["start"] + 2]
+    tasks = wait_tasks(sensor, "c-block", 3)
+    time.sleep(1.5)  # a fourth run would have come by now
+    stop_polling.set()
+    poller.join()
+    assert [(t["task_id"], t["status"]) for t in sensor.get(f"{API}/tasks/c-block/").json()] == \
+        [(1, "success"), (2, "success"), (3, "success")], tasks
+    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/c-block/").json()] == [1, 2, 3]
+    for task_id in (1, 2, 3):
+        r = sensor.get(f"{API}/acquisitions/c-block/{task_id}/archive")
+        path = tmp_path / f"c-block_{task_id}.sigmf"
+        path.write_bytes(r.body)
+        assert abs(integrated_tone_dbm(path) - (-40.0)) <= 0.1
+    assert {"running", "idle"} <= seen, seen
+    final = sensor.get(f"{API}/status").json()
+    assert final["scheduler"] == "idle" and final["last_task"]["task_id"] == 3
+    assert not any(q["schedule_entry"] == entry["url"] for q in final["task_queue"])
+    e = sensor.get(f"{API}/schedule/c-block/").json()
+    assert e["is_active"] is False and e["next_task_time"] is None and e["next_task_id"] == 4
+
+
+def test_a_radio_failure_fails_task_2_only_and_leaves_no_file(tmp_path):
+    with LiveServer(tmp_path / "data", env={"SCOS_RADIO": "sim,fail_every=2"}) as server:
+        server.wait_scheduler("idle")
+        schedule(server, "flaky")
+        tasks = wait_tasks(server, "flaky", 3)
+        assert [(t["task_id"], t["status"]) for t in tasks] == [(1, "success"), (2, "failure"), (3, "success")]
+        assert "radio" in tasks[1]["detail"].lower() and tasks[1]["acquisition"] is None
+        assert [a["task_id"] for a in server.get(f"{API}/acquisitions/flaky/").json()] == [1, 3]
+        files = sorted(p.name for p in (server.data_dir / "acquisitions" / "flaky").iterdir())
+        assert files == ["flaky_1.sigmf-data", "flaky_1.sigmf-meta", "flaky_3.sigmf-data", "flaky_3.sigmf-meta"]
+
+
+def test_a_killed_worker_is_replaced_and_the_schedule_goes_on(sensor):
+    server_pid = sensor.proc.pid
+    workers = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
+    assert workers, "the worker process should be a child of the server"
+    for pid in workers:
+        subprocess.run(["kill", "-9", pid])
+    schedule(sensor, "after-kill", stop=2)
+    tasks = wait_tasks(sensor, "after-kill", 2)
+    assert [t["status"] for t in tasks] == ["success", "success"], tasks
+    new_workers = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
+    assert new_workers and not set(new_workers) & set(workers)
+
+
+def test_kill_9_and_restart_continue_task_ids_and_keep_store_and_files_in_agreement(tmp_path):
+    data = tmp_path / "data"
+    server = LiveServer(data).start()
+    server.wait_scheduler("idle")
+    token = server.token
+    schedule(server, "restart", interval=1, stop=60)
+    wait_tasks(server, "restart", 3)
+    server.kill9()
+    killed_at = time.time()
+
+    again = LiveServer(data)
+    again.start()
+    again.token = token  # the first-user token is printed only on the very first start
+    try:
+        again.wait_scheduler("idle")
+        time.sleep(3)
+        tasks = again.get(f"{API}/tasks/restart/").json()
+        ids = [t["task_id"] for t in tasks]
+        assert ids == list(range(1, len(ids) + 1)), ids  # no gap, no repeat
+        assert len([t for t in tasks if t["status"] == "success" and t["finished"]]) >= 4
+        interrupted = [t for t in tasks if t["detail"].startswith("interrupted")]
+        assert all(t["status"] == "failure" for t in interrupted)
+        # runs missed while the sensor was down are compressed, not queued up
+        after = [t for t in tasks if t["scheduled_time"] and t["scheduled_time"] > killed_at]
+        assert len(after) <= time.time() - killed_at + 1
+        # the store and the files agree: every acquisition has both files, every file a row
+        rows = {a["task_id"] for a in again.get(f"{API}/acquisitions/restart/").json()}
+        files = {int(p.name.split("_")[-1].split(".")[0]) for p in (data / "acquisitions" / "restart").iterdir()}
+        assert rows == files
+        assert not [p for p in (data / "acquisitions" / "restart").iterdir() if p.name.startswith(".")]
+        for task_id in rows:
+            for ext in ("sigmf-meta", "sigmf-data"):
+                assert (data / "acquisitions" / "restart" / f"restart_{task_id}.{ext}").is_file()
+    finally:
+        again.stop()
+
+
+def test_fifty_concurrent_readers_while_acquisitions_run(sensor):
+    schedule(sensor, "busy", interval=1, stop=4)
+    errors, count = [], [0]
+    deadline = time.monotonic() + 5.5
+
+    def reader(i):
+        paths = [f"{API}/schedule/", f"{API}/status", f"{API}/acquisitions/", f"{API}/tasks/busy/"]
+        while time.monotonic() < deadline:
+            r = sensor.get(paths[i % len(paths)])
+            count[0] += 1
+            if r.status not in (200, 404):
+                errors.append(r)
+            i += 1
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(reader, range(50)))
+    tasks = wait_tasks(sensor, "busy", 4)
+    assert errors == []
+    assert count[0] > 200
+    assert [t["status"] for t in tasks] == ["success"] * 4, tasks
+    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/busy/").json()] == [1, 2, 3, 4]
+
+
+def test_a_second_scheduler_on_the_same_database_is_refused(sensor):
+    env = dict(sensor.env)
+    proc = subprocess.run([str(sensor.proc.args[0]), "scheduler"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 1
+    assert "another scheduler is running" in proc.stdout + proc.stderr
+
+
+def test_deleting_an_entry_while_its_task_runs_keeps_the_recording(sensor):
+    entry = schedule(sensor, "doomed", stop=1, delay=1)
+    while sensor.get(f"{API}/status").json()["scheduler"] != "running":
+        if time.time() > entry["start"] + 10:
+            pytest.fail("the task never ran")
+    r = sensor.request("DELETE", f"{API}/schedule/doomed/")
+    if r.status == 400:  # the task finished first: its recording protects the entry
+        assert r.json()["protected_objects"]
+    else:
+        assert r.status == 204
+        wait = time.monotonic() + 10
+        while sensor.get(f"{API}/acquisitions/doomed/").status != 200 and time.monotonic() < wait:
+            time.sleep(0.1)
+    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/doomed/").json()] == [1]
