@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import bottle
-from peewee import fn
+from peewee import Case, fn
 
 from scos_gr import store
 from scos_gr.config import Settings
@@ -189,7 +189,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
         hidden = set() if user.is_admin else private_entry_names()
         existing = {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)}
         rows = T.select(T.entry_name, fn.COUNT(T.id).alias("n"),
-                        fn.SUM(fn.CASE(None, [(T.status == store.TASK_FAILURE, 1)], 0)).alias("failed")) \
+                        fn.SUM(Case(None, [(T.status == store.TASK_FAILURE, 1)], 0)).alias("failed")) \
             .group_by(T.entry_name).order_by(T.entry_name)
         items = []
         for row in rows:

@@ -1,0 +1,72 @@
+"""Downloading a >= 500 MB recording keeps the server's memory flat (the tar is streamed)."""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import tarfile
+import time
+
+from scos_gr import store
+from scos_gr.sigmf_out.metadata import iq_metadata
+from scos_gr.sigmf_out.writer import finalize_recording, temp_data_path
+from tests.live_server import LiveServer
+
+SIZE = 512 * 1024 * 1024  # 512 MiB of cf32 samples (a sparse file: zeros cost no disk)
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_512_mib_archive_streams_with_flat_server_memory(tmp_path):
+    data_dir = tmp_path / "data"
+    with LiveServer(data_dir, scheduler=False) as server:
+        store.init_store(f"sqlite:///{data_dir / 'scos.db'}")
+        folder = data_dir / "acquisitions" / "big"
+        folder.mkdir(parents=True)
+        tmp = temp_data_path(folder, "big_1")
+        with open(tmp, "wb") as f:
+            f.truncate(SIZE)
+        metadata = iq_metadata(sample_rate=15.36e6, center_frequency=751e6, capture_start=time.time(), num_samples=SIZE // 8,
+                               context={"task_id": 1, "schedule_entry": {"name": "big"}})
+        rec = finalize_recording(folder, "big_1", tmp, metadata)
+        with store.database.connection_context():
+            owner = store.User.get(store.User.name == "admin")
+            store.ScheduleEntry.create(name="big", action="logger", start=0, owner=owner)
+            store.Acquisition.create(entry_name="big", task_id=1, meta_path="acquisitions/big/big_1.sigmf-meta",
+                                     data_path="acquisitions/big/big_1.sigmf-data", data_bytes=SIZE,
+                                     sha512=rec.sha512, sigmf_metadata={})
+        pid = server.proc.pid
+        server.get("/api/v1/acquisitions/big/1/")  # warm the code paths before measuring
+        before = rss_kib(pid)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        conn.request("GET", "/api/v1/acquisitions/big/1/archive", headers={"Authorization": f"Token {server.token}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        length = int(resp.getheader("Content-Length"))
+        received, peak, head = 0, before, bytearray()
+        while True:
+            chunk = resp.read(1 << 20)
+            if not chunk:
+                break
+            if len(head) < 1 << 16:
+                head += chunk[: (1 << 16) - len(head)]
+            received += len(chunk)
+            peak = max(peak, rss_kib(pid))
+        conn.close()
+        assert received == length > SIZE
+        growth_mb = (peak - before) / 1024
+        assert growth_mb < 20, f"server RSS grew by {growth_mb:.1f} MB while streaming {SIZE >> 20} MiB"
+        first = tarfile.TarInfo.frombuf(bytes(head[:512]), "utf-8", "surrogateescape")
+        if first.isdir():
+            first = tarfile.TarInfo.frombuf(bytes(head[512:1024]), "utf-8", "surrogateescape")
+        assert first.name.startswith("big_1/big_1.sigmf-")
+        # the archive's data member is the file itself: its hash is the one in the metadata
+        expected = hashlib.sha512()
+        zeros = bytes(1 << 20)
+        for _ in range(SIZE >> 20):
+            expected.update(zeros)
+        assert rec.sha512 == expected.hexdigest()
