@@ -62,6 +62,35 @@ def _remove_files(settings: Settings, rows: list[store.Acquisition]) -> None:
             (settings.data_dir / relative).unlink(missing_ok=True)
 
 
+def spectra_of(meta_path: Path, data_path: Path) -> dict[str, Any]:
+    """Frequencies and per-detector dBm values of an FFT detection recording (one capture)."""
+    import json
+
+    import numpy as np
+
+    metadata = json.loads(Path(meta_path).read_text(encoding="utf-8"))
+    if metadata["global"]["core:datatype"] != "rf32_le":
+        raise ValueError("not a detection recording")
+    data = np.fromfile(data_path, dtype="<f4")
+    detectors: dict[str, list[float]] = {}
+    size = None
+    for annotation in metadata.get("annotations", []):
+        label = annotation.get("core:label")
+        start, count = int(annotation["core:sample_start"]), int(annotation["core:sample_count"])
+        if label is None or start + count > data.size:
+            continue
+        size = count
+        detectors[str(label)] = [round(float(v), 2) for v in data[start:start + count]]
+    if not detectors or size is None:
+        raise ValueError("no detector annotations")
+    capture = metadata["captures"][0]
+    centre = float(capture["core:frequency"])
+    rate = float(metadata["global"]["core:sample_rate"])
+    frequencies = [centre + (k - size // 2) * rate / size for k in range(size)]
+    return {"frequencies_hz": frequencies, "detectors": detectors, "units": "dBm",
+            "center_frequency": centre, "sample_rate": rate, "datetime": capture.get("core:datetime", "")}
+
+
 def _archive_response(settings: Settings, rows: list[store.Acquisition], filename: str) -> Any:
     members = [ArchiveMember(dirname=f"{r.entry_name}_{r.task_id}",
                              meta_path=settings.data_dir / r.meta_path,
@@ -165,6 +194,17 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             raise forbidden()
         method = bottle.request.method
         raise ApiError(405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": "GET, DELETE"})
+
+    @app.get("/api/v1/acquisitions/<entry>/<task_id:int>/spectrum")
+    @api_route
+    def spectrum(user, entry, task_id):
+        """(ext) The detector spectra of a detection recording, for plots (the dashboard)."""
+        row = one_or_404(user, entry, task_id)
+        try:
+            body = spectra_of(settings.data_dir / row.meta_path, settings.data_dir / row.data_path)
+        except (ValueError, KeyError, OSError) as exc:
+            raise detail(404, f"no detector spectra in this recording ({exc})") from None
+        return json_body(body)
 
     @app.get("/api/v1/acquisitions/<entry>/<task_id:int>/archive")
     @api_route
