@@ -22,7 +22,7 @@ DEFAULT_CATALOGUE = FLOWGRAPHS_DIR / "actions.yml"
 KIND_FLOWGRAPH = "flowgraph"
 KIND_LOG = "log"
 _KINDS = (KIND_FLOWGRAPH, KIND_LOG)
-_ALLOWED_KEYS = {"summary", "description", "admin_only", "kind", "flowgraph", "parameters"}
+_ALLOWED_KEYS = {"summary", "description", "admin_only", "kind", "flowgraph", "parameters", "records"}
 
 
 class CatalogueError(ValueError):
@@ -39,6 +39,8 @@ class Action:
     flowgraph: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     base_dir: Path = FLOWGRAPHS_DIR
+    #: False for checks that record nothing (monitor_radio): success is the flowgraph finishing clean
+    records: bool = True
 
     @property
     def flowgraph_path(self) -> Path | None:
@@ -104,5 +106,6 @@ def parse_catalogue(document: Any, base_dir: Path = FLOWGRAPHS_DIR) -> dict[str,
             flowgraph=flowgraph,
             parameters=dict(parameters),
             base_dir=base_dir,
+            records=bool(spec.get("records", kind == KIND_FLOWGRAPH)),
         )
     return actions

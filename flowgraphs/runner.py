@@ -206,7 +206,17 @@ def _run_flowgraph(
 
     errors = list(_block_errors(top_block))
     if errors:
-        raise ActionError("; ".join(errors))
+        radio = any(getattr(block, "radio_check", False) and getattr(block, "error", None)
+                    for block in vars(top_block).values())
+        raise (RadioFailure if radio else ActionError)("; ".join(errors))
+    for name, block in _finalizers(top_block):
+        try:  # blocks whose output is completed after the run (a file sink's data -> SigMF)
+            block.finalize()
+        except Exception as exc:
+            raise ActionError(f"{name}: {exc}") from exc
+    if not action.records:
+        return ActionResult(capture_seconds=capture_seconds,
+                            log=f"{action.name}: passed in {capture_seconds:.3f} s" + _block_results(top_block))
     recordings = collect_recordings(output_dir, [basename])
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
@@ -226,6 +236,20 @@ def _block_errors(top_block: Any) -> Iterable[str]:
         error = getattr(value, "error", None)
         if error:
             yield f"{name}: {error}"
+
+
+def _finalizers(top_block: Any) -> list[tuple[str, Any]]:
+    return [(name, value) for name, value in vars(top_block).items() if callable(getattr(value, "finalize", None))]
+
+
+def _block_results(top_block: Any) -> str:
+    """Measured values blocks expose as ``.result`` (e.g. radio_health's level and rate)."""
+    parts = []
+    for value in vars(top_block).values():
+        result = getattr(value, "result", None)
+        if isinstance(result, dict):
+            parts.append(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+    return (" (" + "; ".join(parts) + ")") if parts else ""
 
 
 def collect_recordings(output_dir: Path, basenames: Iterable[str]) -> list[RecordingFiles]:

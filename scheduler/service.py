@@ -299,7 +299,7 @@ class Scheduler:
                 radio: dict[str, Any] = {}
                 if outcome.radio_failure:
                     radio = {"radio_healthy": False, "radio_detail": outcome.error}
-                elif outcome.ok and outcome.recordings:
+                elif outcome.ok and outcome.radio_ok:
                     radio = {"radio_healthy": True, "radio_detail": ""}
                 last = {"schedule_entry": task.entry_name, "task_id": task.task_id,
                         "status": store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE,

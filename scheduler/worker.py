@@ -39,6 +39,7 @@ class TaskOutcome:
     ok: bool
     error: str = ""
     radio_failure: bool = False
+    radio_ok: bool = False
     recordings: list[dict[str, Any]] = field(default_factory=list)
     log: str = ""
     capture_seconds: float = 0.0
@@ -90,8 +91,10 @@ def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, 
     except Exception as exc:  # never let a surprise kill the worker silently
         log.error("task failed unexpectedly:\n%s", traceback.format_exc())
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "radio_failure": False}
+    action = runner.load_catalogue().get(request["action"])
     return {
         "ok": True,
+        "radio_ok": action is not None and action.kind != "log",  # the radio delivered: it is healthy
         "log": result.log,
         "capture_seconds": result.capture_seconds,
         "recordings": [
@@ -173,6 +176,7 @@ class Worker:
             ok=bool(reply.get("ok")),
             error=str(reply.get("error", "")),
             radio_failure=bool(reply.get("radio_failure")),
+            radio_ok=bool(reply.get("radio_ok")),
             recordings=list(reply.get("recordings", [])),
             log=str(reply.get("log", "")),
             capture_seconds=float(reply.get("capture_seconds", 0.0)),

@@ -1,0 +1,97 @@
+"""Raw IQ to disk: a stock file sink writes the samples (no copy through Python), then SigMF.
+
+``iq_sink`` is a hier block: its input feeds a ``blocks.file_sink`` writing to a hidden temp
+name in the output directory, and, in parallel, a small probe that only looks at the stream
+(the time its first sample arrived, ``rx_time`` and ``scos_dropped`` tags, the count). When the
+flowgraph has finished, the runner calls :meth:`iq_sink.finalize`, which closes the file, checks
+that every expected sample is there, and hands it to ``sigmf_out.writer.finalize_recording``
+(hash, rename into place, metadata written last). Until then nothing has the recording's name.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pmt
+from gnuradio import blocks, gr
+
+from .radio import DROPPED_TAG, rx_time_seconds
+
+
+class iq_probe(gr.sync_block):
+    """Watches a complex stream: first-sample time, samples seen, samples reported lost."""
+
+    def __init__(self):
+        gr.sync_block.__init__(self, "scos_iq_probe", [np.complex64], [])
+        self.samples = 0
+        self.first_sample_time: float | None = None
+        self.dropped_samples = 0
+        self.overflows = 0
+        self._dropped_key = pmt.intern(DROPPED_TAG)
+        self._rx_time = pmt.intern("rx_time")
+
+    def work(self, input_items, output_items):
+        n = len(input_items[0])
+        if self.first_sample_time is None and n:
+            self.first_sample_time = time.time()
+        for tag in self.get_tags_in_window(0, 0, n):
+            if pmt.eq(tag.key, self._dropped_key):
+                value = pmt.to_python(tag.value) or {}
+                self.dropped_samples += int(value.get("dropped_samples", 0))
+                self.overflows += int(value.get("overflows", 1))
+            elif pmt.eq(tag.key, self._rx_time) and tag.offset == 0:
+                seconds = rx_time_seconds(tag.value)
+                if seconds:
+                    self.first_sample_time = seconds
+        self.samples += n
+        return n
+
+
+class iq_sink(gr.hier_block2):
+    """Write ``num_samples`` complex64 samples as ``{output_dir}/{basename}.sigmf-data|-meta``."""
+
+    def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6, num_samples: int = 1536000,
+                 output_dir: str = ".", basename: str = "recording", metadata_json: str = "{}"):
+        gr.hier_block2.__init__(self, "scos_iq_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(0, 0, 0))
+        from scos_gr.sigmf_out.writer import temp_data_path
+
+        self.samp_rate, self.center_freq = float(samp_rate), float(center_freq)
+        self.num_samples = int(num_samples)
+        self.output_dir, self.basename = str(output_dir), str(basename)
+        try:
+            self.context = json.loads(metadata_json) if metadata_json else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"iq_sink: metadata_json is not JSON: {exc}") from exc
+        import os
+
+        os.makedirs(self.output_dir, exist_ok=True)
+        self.temp_path = str(temp_data_path(self.output_dir, self.basename))
+        self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, self.temp_path, False)
+        self.file_sink.set_unbuffered(False)
+        self.probe = iq_probe()
+        self.connect(self, self.file_sink)
+        self.connect(self, self.probe)
+        self.error: str | None = None
+        self.recording: Any = None
+        self.started = time.time()
+
+    def finalize(self) -> Any:
+        """Close the file and complete the recording (called by the runner after the run)."""
+        from scos_gr.sigmf_out.metadata import iq_metadata
+        from scos_gr.sigmf_out.writer import finalize_recording
+
+        self.file_sink.close()
+        written = self.probe.samples
+        if written != self.num_samples:
+            raise RuntimeError(f"iq_sink: {written} samples arrived, {self.num_samples} expected")
+        metadata = iq_metadata(
+            sample_rate=self.samp_rate, center_frequency=self.center_freq,
+            capture_start=self.probe.first_sample_time or self.started, num_samples=written,
+            dropped_samples=self.probe.dropped_samples, overflows=self.probe.overflows, context=self.context,
+            capture_stop=time.time(),
+        )
+        self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata)
+        return self.recording
