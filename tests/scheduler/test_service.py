@@ -53,7 +53,15 @@ class Running:
         self.thread = threading.Thread(target=self.scheduler.run, daemon=True)
 
     def __enter__(self):
+        """Start, and wait until warm (worker up, flowgraphs compiled): entries start after that."""
         self.thread.start()
+
+        def idle():
+            with store.database.connection_context():
+                row = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
+            return row is not None and row.state == "idle"
+
+        assert wait_until(idle, 120), "the scheduler never became idle"
         return self.scheduler
 
     def __exit__(self, *exc):
@@ -77,9 +85,9 @@ def finished(name, count):
 def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_settings):
     settings = make_settings()
     store.init_store(settings.database_url)
-    now = int(time.time())
-    add_entry("c-block", start=now + 1, interval=1, stop=now + 4)
     with Running(settings):
+        now = int(time.time())
+        add_entry("c-block", start=now + 1, interval=1, stop=now + 4)
         assert wait_until(finished("c-block", 3), 90)
         time.sleep(1.5)  # no fourth run may follow: stop is exclusive
     tasks = tasks_of("c-block")
@@ -105,9 +113,9 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
 def test_a_radio_failure_fails_only_its_task_and_leaves_no_file(make_settings):
     settings = make_settings(SCOS_RADIO="sim,fail_every=2")
     store.init_store(settings.database_url)
-    now = int(time.time())
-    add_entry("flaky", start=now + 1, interval=1, stop=now + 4)
-    with Running(settings) as scheduler:
+    with Running(settings):
+        now = int(time.time())
+        add_entry("flaky", start=now + 1, interval=1, stop=now + 4)
         assert wait_until(finished("flaky", 3), 90)
         with store.database.connection_context():
             state = store.SchedulerState.get_by_id(1)
