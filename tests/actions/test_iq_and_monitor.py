@@ -75,16 +75,23 @@ def test_new_actions_over_the_api_capabilities_schedule_archive_and_health(tmp_p
         assert "monitor_radio" not in user_caps and "acquire_iq_751MHz" in user_caps
         start = int(time.time()) + 1
         # health runs last: the status shows the latest evidence about the radio
-        for name, action, at in (("iq", "acquire_iq_751MHz", start), ("health", "monitor_radio", start + 1)):
+        for name, action, at in (("iq", "acquire_iq_751MHz", start), ("survey", "survey_700MHz_band", start),
+                                 ("health", "monitor_radio", start + 1)):
             r = server.post(f"{API}/schedule/", {"name": name, "action": action, "start": at})
             assert r.status == 201, r
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            tasks = [server.get(f"{API}/tasks/{n}/").json() for n in ("iq", "health")]
+            tasks = [server.get(f"{API}/tasks/{n}/").json() for n in ("iq", "health", "survey")]
             if all(t and t[0]["status"] != "in-progress" for t in tasks):
                 break
             time.sleep(0.2)
-        [iq_task], [health_task] = tasks
+        [iq_task], [health_task], [survey_task] = tasks
+        assert survey_task["status"] == "success", survey_task
+        assert caps["survey_700MHz_band"]["parameters"]["overlap"] == 0.2
+        survey_archive = server.get(f"{API}/acquisitions/survey/1/archive")
+        (tmp_path / "survey_1.sigmf").write_bytes(survey_archive.body)
+        survey_rec = sigmffile.fromarchive(str(tmp_path / "survey_1.sigmf"))
+        assert len(survey_rec.get_captures()) == 9
         assert iq_task["status"] == "success", iq_task
         assert health_task["status"] == "failure" and "radio health" in health_task["detail"]
         radio = server.get(f"{API}/status").json()["radio"]

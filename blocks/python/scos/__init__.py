@@ -13,8 +13,10 @@ from .radio_health import radio_health
 try:  # the sink needs scos_gr.sigmf_out; the radio and detector blocks do not
     from .sigmf_sink import sigmf_sink
     from .iq_sink import iq_sink
+    from .survey import retunable_sim, step_frequencies, survey_sink, survey_source, survey_stepper
 except ImportError:  # pragma: no cover
     pass
 
 __all__ = ["RadioError", "radio_info", "radio_source", "reset_failure_counters", "rx_time_monitor",
-           "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "DETECTORS", "CAPTURE_TAG"]
+           "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "survey_source", "survey_sink",
+           "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG"]

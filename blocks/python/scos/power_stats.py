@@ -41,6 +41,9 @@ from .radio import DROPPED_TAG, IMPEDANCE_OHM, rx_time_seconds
 #: Detectors this block knows, in the order of the spec.
 DETECTORS = ("min", "max", "mean", "median", "sample")
 
+#: Input tag of a survey step's first frame (set by survey_stepper; its frequency and time win).
+STEP_TAG = "scos_step"
+
 #: Output tag on the first detector vector of each capture.
 CAPTURE_TAG = "scos_capture"
 
@@ -284,10 +287,12 @@ class power_stats(gr.basic_block):
         self._rx_time = pmt.intern("rx_time")
         self._dropped_key = pmt.intern(DROPPED_TAG)
         self._capture_key = pmt.intern(CAPTURE_TAG)
+        self._step_key = pmt.intern(STEP_TAG)
 
     def _new_capture(self) -> None:
         self._acc.reset()
         self._capture_start: float | None = None
+        self._step_frequency: float | None = None
         self._dropped = 0
         self._overflows = 0
 
@@ -338,6 +343,11 @@ class power_stats(gr.basic_block):
                 else:
                     self._dropped += int(value)
                     self._overflows += 1
+            elif pmt.eq(tag.key, self._step_key) and self._acc.count == 0 and tag.offset == read + start:
+                # a survey step starts here: its frequency and time (survey_stepper's tag)
+                step = pmt.to_python(tag.value)
+                self._step_frequency = float(step["frequency"])
+                self._capture_start = float(step["capture_start"])
             elif pmt.eq(tag.key, self._rx_time) and self._acc.count == 0 and tag.offset == read + start:
                 seconds = rx_time_seconds(tag.value)
                 if seconds is not None:
@@ -349,7 +359,7 @@ class power_stats(gr.basic_block):
             out[i] = to_dbm(stats[name] * self.scale, self.gain_correction_db)
         info = {
             "capture_start": float(self._capture_start or time.time()),
-            "frequency": self.center_freq,
+            "frequency": self._step_frequency if self._step_frequency is not None else self.center_freq,
             "sample_rate": self.samp_rate,
             "fft_size": self.fft_size,
             "num_ffts": self.num_ffts,

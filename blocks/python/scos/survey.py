@@ -1,0 +1,302 @@
+"""Stepped-frequency survey: retune step by step, discard the settling samples, one recording.
+
+``survey_source(args, samp_rate, start_freq, stop_freq, overlap, fft_size, num_ffts,
+settle_samples, gain)`` is a hier block: a retunable radio followed by :class:`survey_stepper`,
+which owns the step plan. For each step it retunes the radio, drops ``settle_samples`` (the
+samples already in the buffers at the old frequency, and those taken while the device's
+synthesiser settles), then passes exactly ``fft_size x num_ffts`` samples, the first tagged
+``scos_step`` ``{frequency, capture_start, index}``. ``power_stats`` turns each step into one
+set of detector spectra (taking the step's frequency and time from that tag) and
+:class:`survey_sink` writes them all as one SigMF recording, one capture per step.
+
+Step plan (:func:`step_frequencies`): centres ``sample_rate x (1 - overlap)`` apart, the first
+half a step above ``start_freq``, until the band up to ``stop_freq`` is covered. With the default
+``overlap`` of 0.2, the outer 10 % of each step's span (where a real radio's anti-alias filter
+rolls off) is also covered by the next step: the recording keeps every step's full spectrum and
+each capture says its centre frequency, so overlapping bins appear twice, never zero times.
+
+Radios: ``sim...`` args build :class:`retunable_sim`, whose tones are absolute frequencies
+(``band=F_HZ:DBM/F_HZ:DBM...``, default one -40 dBm tone at 751 MHz), so they move in the
+spectrum as it retunes, while ``tones=OFFSET:DBM/...`` (as for the plain sim radio) stay at their
+offset from whatever frequency it is tuned to; ``retune_garbage=K`` makes it emit K samples of 0 dBm noise after each
+retune (to prove the settling samples are discarded). Any other args open a gr-osmosdr source
+and retune it with ``set_center_freq``; a step it cannot tune fails the survey with a RadioError.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from .power_stats import CAPTURE_TAG, STEP_TAG, parse_detectors
+from .radio import (
+    SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim, parse_args,
+    parse_tones,
+)
+
+def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, overlap: float) -> list[float]:
+    """Centre frequencies covering [start_freq, stop_freq] with steps ``samp_rate*(1-overlap)`` apart."""
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError("overlap must be in [0, 1)")
+    if stop_freq <= start_freq:
+        raise ValueError("stop_freq must be above start_freq")
+    step = samp_rate * (1.0 - overlap)
+    count = max(1, math.ceil((stop_freq - start_freq) / step))
+    return [start_freq + step / 2 + i * step for i in range(count)]
+
+
+class retunable_sim(gr.sync_block):
+    """Simulated radio with tones at absolute frequencies; retunable while running."""
+
+    def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),
+                 noise_dbm: float | None = -60.0, seed: int = 0, retune_garbage: int = 0,
+                 tones: Sequence[tuple[float, float]] = ()):
+        gr.sync_block.__init__(self, "scos_retunable_sim", [], [np.complex64])
+        self.samp_rate = float(samp_rate)
+        self.band = [(float(f), float(p)) for f, p in band]
+        self.tones = [(float(f), float(p)) for f, p in tones]  # offsets that follow the tuning
+        self.noise_sigma = None if noise_dbm is None else dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
+        self.garbage_sigma = dbm_to_volts_rms(0.0) / math.sqrt(2.0)
+        self.retune_garbage = int(retune_garbage)
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._n = 0  # samples produced since the last retune (tone phase)
+        self._garbage_left = 0
+        self.center_freq = float(center_freq)
+        self.set_center_freq(center_freq)
+
+    def set_center_freq(self, frequency: float) -> float:
+        low, high = SIM_FREQUENCY_RANGE
+        if not low <= frequency <= high:
+            raise RadioError(f"sim radio cannot tune to {frequency / 1e6:.3f} MHz (range {low / 1e6:g}-{high / 1e6:g} MHz)")
+        with self._lock:
+            self.center_freq = float(frequency)
+            self._n = 0
+            self._garbage_left = self.retune_garbage
+        return self.center_freq
+
+    def work(self, input_items, output_items):
+        out = output_items[0]
+        length = len(out)
+        with self._lock:
+            n0, centre, garbage = self._n, self.center_freq, min(self._garbage_left, length)
+            self._n += length
+            self._garbage_left -= garbage
+        samples = np.zeros(length, dtype=np.complex128)
+        if self.noise_sigma is not None:
+            samples.real = self._rng.standard_normal(length) * self.noise_sigma
+            samples.imag = self._rng.standard_normal(length) * self.noise_sigma
+        k = np.arange(n0, n0 + length, dtype=np.float64)
+        for offset, power in [(f - centre, p) for f, p in self.band] + self.tones:
+            if abs(offset) < self.samp_rate / 2:  # outside the span it is filtered out, not aliased
+                samples += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / self.samp_rate) * k)
+        if garbage:
+            samples[:garbage] = (self._rng.standard_normal(garbage) + 1j * self._rng.standard_normal(garbage)) \
+                * self.garbage_sigma
+        out[:] = samples
+        return length
+
+
+class survey_stepper(gr.basic_block):
+    """Retunes ``radio`` per step, drops the settling samples, passes each step's samples tagged."""
+
+    def __init__(self, radio: Any, frequencies: Sequence[float], samples_per_step: int, settle_samples: int):
+        gr.basic_block.__init__(self, "scos_survey_stepper", [np.complex64], [np.complex64])
+        self.radio = radio
+        self.frequencies = [float(f) for f in frequencies]
+        self.samples_per_step = int(samples_per_step)
+        self.settle_samples = int(settle_samples)
+        self.error: str | None = None
+        self.step = -1
+        self._settle_left = 0
+        self._pass_left = 0
+        self._step_key = pmt.intern(STEP_TAG)
+        self.set_tag_propagation_policy(gr.TPP_DONT)
+
+    def forecast(self, noutput_items, ninputs):
+        return [1] * ninputs
+
+    def _next_step(self) -> bool:
+        self.step += 1
+        if self.step >= len(self.frequencies):
+            return False
+        frequency = self.frequencies[self.step]
+        try:
+            tuned = self.radio.set_center_freq(frequency)
+        except Exception as exc:
+            raise RadioError(f"survey: cannot tune to {frequency / 1e6:.3f} MHz: {exc}") from exc
+        if tuned is not None and isinstance(tuned, (int, float)) and tuned and abs(tuned - frequency) > 1e3:
+            raise RadioError(f"survey: radio tuned to {tuned / 1e6:.6f} MHz instead of {frequency / 1e6:.6f} MHz")
+        self._settle_left, self._pass_left = self.settle_samples, self.samples_per_step
+        self._tag_pending = True
+        return True
+
+    def general_work(self, input_items, output_items):
+        try:
+            return self._work(input_items[0], output_items[0])
+        except Exception as exc:  # the runner reads .error; RadioError text says why
+            self.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RadioError) else str(exc)
+            return -1
+
+    def _work(self, inp: np.ndarray, out: np.ndarray) -> int:
+        if self.step >= len(self.frequencies) or (self.step < 0 and not self._next_step()):
+            return -1
+        used = produced = 0
+        while used < len(inp) and produced < len(out):
+            if self._settle_left:
+                drop = min(self._settle_left, len(inp) - used)
+                self._settle_left -= drop
+                used += drop
+                continue
+            take = min(self._pass_left, len(inp) - used, len(out) - produced)
+            if self._tag_pending and take:
+                info = {"frequency": self.frequencies[self.step], "capture_start": time.time(), "index": self.step}
+                self.add_item_tag(0, self.nitems_written(0) + produced, self._step_key, pmt.to_pmt(info))
+                self._tag_pending = False
+            out[produced:produced + take] = inp[used:used + take]
+            used += take
+            produced += take
+            self._pass_left -= take
+            if self._pass_left == 0 and not self._next_step():
+                self.consume(0, used)
+                if produced:
+                    return produced
+                return -1
+        self.consume(0, used)
+        return produced
+
+
+class survey_source(gr.hier_block2):
+    """The radio (sim or osmosdr) and the stepper: the samples of every step, settling excluded."""
+
+    def __init__(self, args: str = "sim", samp_rate: float = 15.36e6, start_freq: float = 698e6,
+                 stop_freq: float = 806e6, overlap: float = 0.2, fft_size: int = 1024, num_ffts: int = 100,
+                 settle_samples: int = 65536, gain: float = 0.0):
+        gr.hier_block2.__init__(self, "scos_survey_source", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        self.frequencies = step_frequencies(float(start_freq), float(stop_freq), float(samp_rate), float(overlap))
+        args = str(args or "sim").strip()
+        if is_sim(args):
+            self.radio = _build_sim(args, float(samp_rate), self.frequencies[0])
+        else:
+            self.radio = _open_osmosdr(args, float(samp_rate), self.frequencies[0], float(gain))
+        self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples))
+        if getattr(self.radio, "throttle", False):  # real-time pacing of the sim, as `sim,throttle=1`
+            from gnuradio import blocks
+
+            self.pacer = blocks.throttle(gr.sizeof_gr_complex, float(samp_rate), True)
+            self.connect(self.radio, self.pacer, self.stepper, self)
+        else:
+            self.connect(self.radio, self.stepper, self)
+
+    @property
+    def error(self) -> str | None:
+        return self.stepper.error
+
+    @property
+    def radio_check(self) -> bool:  # a tuning failure is a radio failure
+        return bool(self.stepper.error)
+
+
+def _build_sim(args: str, samp_rate: float, centre: float) -> retunable_sim:
+    parsed = parse_args(args)
+    unknown = set(parsed) - {"sim", "fail_every", "seed", "noise_dbm", "band", "tones", "retune_garbage", "throttle"}
+    if unknown:
+        raise RadioError(f"sim radio (survey): unknown option(s) {sorted(unknown)} in {args!r}")
+    try:
+        fail_every = int(parsed["fail_every"]) if "fail_every" in parsed else None
+        tones = parse_tones(parsed["tones"]) if "tones" in parsed else []
+        band = parse_tones(parsed["band"]) if "band" in parsed else ([] if tones else [(751e6, -40.0)])
+        throttle = parsed.get("throttle", "0").lower() in ("1", "true", "yes", "on", "")
+        noise = parsed.get("noise_dbm")
+        noise_dbm = -60.0 if noise is None else (None if noise.lower() == "none" else float(noise))
+        seed = int(parsed.get("seed", 0))
+        garbage = int(parsed.get("retune_garbage", 0))
+    except ValueError as exc:
+        raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
+    _count_construction(args, fail_every)
+    source = retunable_sim(samp_rate, centre, band, noise_dbm, seed, garbage, tones)
+    source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
+    source.throttle = throttle
+    return source
+
+
+class survey_sink(gr.basic_block):
+    """All steps' detector spectra -> one SigMF recording, one capture per step."""
+
+    def __init__(self, fft_size: int = 1024, num_ffts: int = 100, samp_rate: float = 15.36e6,
+                 start_freq: float = 698e6, stop_freq: float = 806e6, overlap: float = 0.2,
+                 window: str = "blackman", output_dir: str = ".", basename: str = "recording",
+                 metadata_json: str = "{}", detectors: str = "mean,max"):
+        fft_size = int(fft_size)
+        gr.basic_block.__init__(self, "scos_survey_sink", [(np.float32, fft_size)], [])
+        self.fft_size, self.num_ffts, self.samp_rate = fft_size, int(num_ffts), float(samp_rate)
+        self.steps = len(step_frequencies(float(start_freq), float(stop_freq), self.samp_rate, float(overlap)))
+        self.window, self.output_dir, self.basename = str(window), str(output_dir), str(basename)
+        self.detectors = parse_detectors(detectors)
+        self.context = json.loads(metadata_json) if metadata_json else {}
+        self.error: str | None = None
+        self.recording: Any = None
+        self._vectors = np.empty((self.steps * len(self.detectors), fft_size), dtype=np.float32)
+        self._have = 0
+        self._captures: list[dict[str, Any]] = []
+        self._capture_key = pmt.intern(CAPTURE_TAG)
+
+    def forecast(self, noutput_items, ninputs):
+        return [1] * ninputs
+
+    def general_work(self, input_items, output_items):
+        if self.recording is not None or self.error:
+            return -1
+        vectors = input_items[0]
+        take = min(len(vectors), len(self._vectors) - self._have)
+        try:
+            for tag in self.get_tags_in_window(0, 0, take, self._capture_key):
+                self._captures.append(dict(pmt.to_python(tag.value)))
+            self._vectors[self._have:self._have + take] = vectors[:take]
+            self._have += take
+            self.consume(0, take)
+            if self._have == len(self._vectors):
+                self.recording = self._write()
+                return -1
+        except Exception as exc:
+            self.error = f"survey_sink: {type(exc).__name__}: {exc}"
+            return -1
+        return 0
+
+    def _write(self) -> Any:
+        from scos_gr.sigmf_out.metadata import CaptureStep, detection_metadata, set_captures
+        from scos_gr.sigmf_out.writer import write_recording
+
+        if len(self._captures) != self.steps:
+            raise RuntimeError(f"{len(self._captures)} step captures tagged, {self.steps} expected")
+        n, d = self.fft_size, len(self.detectors)
+        first = self._captures[0]
+        metadata = detection_metadata(
+            fft_size=n, num_ffts=self.num_ffts, sample_rate=self.samp_rate, center_frequency=first["frequency"],
+            window=self.window, detectors=self.detectors, capture_start=first["capture_start"],
+            dropped_samples=sum(int(c.get("dropped_samples", 0)) for c in self._captures),
+            overflows=sum(int(c.get("overflows", 0)) for c in self._captures), context=self.context,
+        )
+        template = metadata["annotations"]
+        annotations = []
+        for s, capture in enumerate(self._captures):
+            for i, base in enumerate(template):
+                a = dict(base)
+                a["core:sample_start"] = (s * d + i) * n
+                a["core:freq_lower_edge"] = capture["frequency"] - self.samp_rate / 2
+                a["core:freq_upper_edge"] = capture["frequency"] + self.samp_rate / 2
+                annotations.append(a)
+        metadata["annotations"] = annotations
+        set_captures(metadata, [CaptureStep(frequency=c["frequency"], sample_start=s * d * n,
+                                            capture_start=c["capture_start"],
+                                            dropped_samples=int(c.get("dropped_samples", 0)),
+                                            overflows=int(c.get("overflows", 0)))
+                                for s, c in enumerate(self._captures)])
+        return write_recording(self.output_dir, self.basename, self._vectors.reshape(-1), metadata)

@@ -1,0 +1,85 @@
+"""survey_700MHz_band: the real flowgraph on the retunable sim radio, tones placed by the test."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sigmf import sigmffile
+
+from gnuradio import scos
+from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.flowgraphs.runner import RadioFailure, run_action
+
+RATE, N = 15.36e6, 1024
+BIN = RATE / N
+TONES = [(700.3e6, -50.0), (751.0e6, -40.0), (799.7e6, -45.0)]
+BAND = "sim,band=" + "/".join(f"{f:.1f}:{p}" for f, p in TONES)
+
+
+def survey(tmp_path, radio=BAND, basename="sv_1", **parameters):
+    action = load_catalogue()["survey_700MHz_band"]
+    action = replace(action, parameters={**action.parameters, **parameters})
+    return run_action(action, radio=radio, output_dir=tmp_path / "out", basename=basename,
+                      context={"task_id": 1, "schedule_entry": {"name": "sv"}}, cache_dir=tmp_path / "cache")
+
+
+def found_tones(meta_path):
+    """For each placed tone: (frequency found, integrated power) in the step that sees it best."""
+    rec = sigmffile.fromfile(str(meta_path))
+    data = rec.read_samples()
+    meta = json.loads(open(meta_path).read())
+    captures = meta["captures"]
+    means = [a for a in meta["annotations"] if a["core:label"] == "mean"]
+    results = []
+    for frequency, _ in TONES:
+        step = min(range(len(captures)), key=lambda s: abs(captures[s]["core:frequency"] - frequency))
+        centre = captures[step]["core:frequency"]
+        ann = means[step]
+        assert ann["core:sample_start"] >= captures[step]["core:sample_start"]
+        spectrum = data[ann["core:sample_start"]:][:N]
+        expected_bin = N // 2 + round((frequency - centre) / BIN)
+        window = slice(expected_bin - 20, expected_bin + 21)
+        peak = expected_bin - 20 + int(np.argmax(spectrum[window]))
+        power = 10 * np.log10((10 ** (spectrum[peak - 5:peak + 6] / 10)).sum())
+        results.append((centre + (peak - N // 2) * BIN, power))
+    return results, meta
+
+
+def test_three_tones_are_found_at_their_frequency_and_power(tmp_path):
+    result = survey(tmp_path)
+    [rec] = result.recordings
+    found, meta = found_tones(rec.meta_path)
+    for (frequency, power), (got_f, got_p) in zip(TONES, found):
+        assert abs(got_f - frequency) <= BIN, (frequency, got_f)
+        assert abs(got_p - power) <= 0.5, (frequency, got_p)
+    plan = scos.step_frequencies(698e6, 806e6, RATE, 0.2)
+    assert len(plan) == 9 and plan[0] - RATE * 0.4 == 698e6 and plan[-1] + RATE * 0.4 >= 806e6
+    captures = meta["captures"]
+    assert [c["core:frequency"] for c in captures] == plan
+    assert [c["core:sample_start"] for c in captures] == [s * 2 * N for s in range(9)]
+    times = [c["core:datetime"] for c in captures]
+    assert times == sorted(times) and all(t.endswith("Z") for t in times)
+    assert rec.data_bytes == 9 * 2 * N * 4
+    assert sigmffile.fromfile(str(rec.meta_path)).validate() is None
+
+
+def test_settling_samples_are_excluded(tmp_path):
+    garbage = BAND + ",retune_garbage=30000"  # 0 dBm of noise for 2 ms after every retune
+    clean, _ = found_tones(survey(tmp_path, radio=garbage, basename="clean_1").recordings[0].meta_path)
+    for (frequency, power), (got_f, got_p) in zip(TONES, clean):
+        assert abs(got_p - power) <= 0.5 and abs(got_f - frequency) <= BIN
+    # the negative control: without settling, the garbage lands in the spectra and shows
+    raw = survey(tmp_path, radio=garbage, basename="raw_1", settle_samples=0).recordings[0]
+    data = sigmffile.fromfile(str(raw.meta_path)).read_samples()
+    meta = json.loads(open(raw.meta_path).read())
+    first_max = next(a for a in meta["annotations"] if a["core:label"] == "max")
+    assert np.median(data[first_max["core:sample_start"]:][:N]) > -60  # noise floor is ~-90 dBm when clean
+
+
+def test_a_step_the_radio_cannot_tune_fails_the_survey_and_leaves_nothing(tmp_path):
+    with pytest.raises(RadioFailure, match="cannot tune"):
+        survey(tmp_path, basename="far_1", start_freq=5.98e9, stop_freq=6.03e9)
+    out = tmp_path / "out"
+    assert not out.exists() or list(out.iterdir()) == []
