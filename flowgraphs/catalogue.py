@@ -53,12 +53,16 @@ _cache: dict[Path, tuple[tuple[int, int], dict[str, Action]]] = {}
 
 
 def load_catalogue(path: Path | str | None = None) -> dict[str, Action]:
-    """The actions of ``path`` (default: the shipped ``actions.yml``), by name.
+    """The actions of ``path`` (default: ``SCOS_ACTIONS``, else the shipped ``actions.yml``), by name.
 
     Parsed once per file version (mtime and size), so calling this per request is cheap and an
     edited file is seen on the next call.
     """
-    path = Path(path or DEFAULT_CATALOGUE).resolve()
+    if path is None:
+        from scos_gr.config import load_settings
+
+        path = load_settings().actions_file or DEFAULT_CATALOGUE
+    path = Path(path).resolve()
     stat = path.stat()
     version = (stat.st_mtime_ns, stat.st_size)
     with _cache_lock:

@@ -18,6 +18,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_RADIO", "sim", "'sim[,option=value...]' for the simulated radio, else a gr-osmosdr device string (rtl=0, hackrf=0, uhd, file=...)"),
     ("SCOS_HOST", "127.0.0.1", "address the HTTP server binds"),
     ("SCOS_PORT", "8000", "port the HTTP server binds"),
+    ("SCOS_ACTIONS", "flowgraphs/actions.yml (shipped)", "the action catalogue; its .grc files are looked up beside it"),
     ("SCOS_CALIBRATION_FILE", "(none)", "YAML calibration file (gain correction, noise figure over frequency)"),
     ("SCOS_TASK_TIMEOUT", "60", "seconds a task may run before it is stopped and recorded as failed"),
     ("SCOS_LOG_LEVEL", "INFO", "Python logging level"),
@@ -35,6 +36,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     calibration_file: Path | None = None
+    actions_file: Path | None = None  # None: the shipped flowgraphs/actions.yml
     task_timeout_s: float = 60.0
     log_level: str = "INFO"
     sensor_id: str = "scos-gr"
@@ -73,6 +75,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=env.get("SCOS_HOST", "127.0.0.1"),
         port=int(env.get("SCOS_PORT", "8000")),
         calibration_file=Path(calibration).resolve() if calibration else None,
+        actions_file=Path(env["SCOS_ACTIONS"]).resolve() if env.get("SCOS_ACTIONS") else None,
         task_timeout_s=float(env.get("SCOS_TASK_TIMEOUT", "60")),
         log_level=env.get("SCOS_LOG_LEVEL", "INFO").upper(),
         sensor_id=env.get("SCOS_SENSOR_ID", "scos-gr"),
