@@ -21,30 +21,21 @@ from gnuradio import gr
 from .power_stats import CAPTURE_TAG, parse_detectors
 
 
-class sigmf_sink(gr.basic_block):
-    """Write ``{output_dir}/{basename}.sigmf-meta|-data`` from the first capture's detector spectra."""
+class spectra_collector(gr.basic_block):
+    """Collects ``count`` float vectors and their ``scos_capture`` tags, then calls ``_write()``.
 
-    def __init__(self, fft_size: int = 1024, num_ffts: int = 300, samp_rate: float = 15.36e6,
-                 center_freq: float = 751e6, window: str = "blackman", output_dir: str = ".",
-                 basename: str = "recording", metadata_json: str = "{}",
-                 detectors: str = "min,max,mean,median,sample"):
-        fft_size = int(fft_size)
-        gr.basic_block.__init__(self, "scos_sigmf_sink", [(np.float32, fft_size)], [])
-        self.fft_size, self.num_ffts = fft_size, int(num_ffts)
-        self.samp_rate, self.center_freq, self.window = float(samp_rate), float(center_freq), str(window)
-        self.output_dir, self.basename = str(output_dir), str(basename)
-        self.detectors = parse_detectors(detectors)
-        try:
-            self.context = json.loads(metadata_json) if isinstance(metadata_json, str) and metadata_json.strip() else dict(metadata_json or {})
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"sigmf_sink: metadata_json is not JSON: {exc}") from exc
-        if not isinstance(self.context, dict):
-            raise ValueError("sigmf_sink: metadata_json must be a JSON object")
+    The common end of the recording sinks: whatever spectra a flowgraph computes, the sink waits
+    for all of them, writes one recording, and ends the flowgraph; an exception becomes ``.error``
+    (which the runner reports) instead of a crash in a scheduler thread.
+    """
+
+    def __init__(self, name: str, fft_size: int, count: int):
+        gr.basic_block.__init__(self, name, [(np.float32, int(fft_size))], [])
         self.error: str | None = None
         self.recording: Any = None
-        self._spectra = np.empty((len(self.detectors), fft_size), dtype=np.float32)
+        self._vectors = np.empty((int(count), int(fft_size)), dtype=np.float32)
         self._have = 0
-        self._capture: dict[str, Any] = {}
+        self._captures: list[dict[str, Any]] = []
         self._capture_key = pmt.intern(CAPTURE_TAG)
 
     def forecast(self, noutput_items, ninputs):
@@ -54,27 +45,45 @@ class sigmf_sink(gr.basic_block):
         if self.recording is not None or self.error:
             return -1
         vectors = input_items[0]
-        take = min(len(vectors), len(self.detectors) - self._have)
+        take = min(len(vectors), len(self._vectors) - self._have)
         try:
             for tag in self.get_tags_in_window(0, 0, take, self._capture_key):
-                if not self._capture:  # the tag of the capture's first detector vector
-                    self._capture = dict(pmt.to_python(tag.value))
-            self._spectra[self._have:self._have + take] = vectors[:take]
+                self._captures.append(dict(pmt.to_python(tag.value)))
+            self._vectors[self._have:self._have + take] = vectors[:take]
             self._have += take
             self.consume(0, take)
-            if self._have == len(self.detectors):
+            if self._have == len(self._vectors):
                 self.recording = self._write()
                 return -1
         except Exception as exc:  # stop the flowgraph; the runner reads .error
-            self.error = f"sigmf_sink: {type(exc).__name__}: {exc}"
+            self.error = f"{self.name()}: {type(exc).__name__}: {exc}"
             return -1
         return 0
+
+    def _write(self) -> Any:  # pragma: no cover - every sink defines it
+        raise NotImplementedError
+
+
+class sigmf_sink(spectra_collector):
+    """Write ``{output_dir}/{basename}.sigmf-meta|-data`` from the first capture's detector spectra."""
+
+    def __init__(self, fft_size: int = 1024, num_ffts: int = 300, samp_rate: float = 15.36e6,
+                 center_freq: float = 751e6, window: str = "blackman", output_dir: str = ".",
+                 basename: str = "recording", metadata_json: str = "{}",
+                 detectors: str = "min,max,mean,median,sample"):
+        fft_size = int(fft_size)
+        self.detectors = parse_detectors(detectors)
+        spectra_collector.__init__(self, "scos_sigmf_sink", fft_size, len(self.detectors))
+        self.fft_size, self.num_ffts = fft_size, int(num_ffts)
+        self.samp_rate, self.center_freq, self.window = float(samp_rate), float(center_freq), str(window)
+        self.output_dir, self.basename = str(output_dir), str(basename)
+        self.context = parse_context(metadata_json)
 
     def _write(self) -> Any:
         from scos_gr.sigmf_out.metadata import detection_metadata
         from scos_gr.sigmf_out.writer import write_recording
 
-        capture = self._capture
+        capture = self._captures[0] if self._captures else {}
         metadata = detection_metadata(
             fft_size=self.fft_size,
             num_ffts=int(capture.get("num_ffts", self.num_ffts)),
@@ -87,4 +96,16 @@ class sigmf_sink(gr.basic_block):
             overflows=int(capture.get("overflows", 0)),
             context=self.context,
         )
-        return write_recording(self.output_dir, self.basename, self._spectra, metadata)
+        return write_recording(self.output_dir, self.basename, self._vectors, metadata)
+
+
+def parse_context(metadata_json: Any) -> dict[str, Any]:
+    """The runner's metadata_json (task, entry, sensor, calibration) as a dict."""
+    try:
+        context = json.loads(metadata_json) if isinstance(metadata_json, str) and metadata_json.strip() \
+            else dict(metadata_json or {})
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"metadata_json is not JSON: {exc}") from exc
+    if not isinstance(context, dict):
+        raise ValueError("metadata_json must be a JSON object")
+    return context

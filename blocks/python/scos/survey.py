@@ -24,7 +24,6 @@ and retune it with ``set_center_freq``; a step it cannot tune fails the survey w
 """
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -34,7 +33,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .power_stats import CAPTURE_TAG, STEP_TAG, parse_detectors
+from .power_stats import STEP_TAG, parse_detectors
+from .sigmf_sink import parse_context, spectra_collector
 from .radio import (
     SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim, parse_args,
     parse_tones,
@@ -227,48 +227,19 @@ def _build_sim(args: str, samp_rate: float, centre: float) -> retunable_sim:
     return source
 
 
-class survey_sink(gr.basic_block):
+class survey_sink(spectra_collector):
     """All steps' detector spectra -> one SigMF recording, one capture per step."""
 
     def __init__(self, fft_size: int = 1024, num_ffts: int = 100, samp_rate: float = 15.36e6,
                  start_freq: float = 698e6, stop_freq: float = 806e6, overlap: float = 0.2,
                  window: str = "blackman", output_dir: str = ".", basename: str = "recording",
                  metadata_json: str = "{}", detectors: str = "mean,max"):
-        fft_size = int(fft_size)
-        gr.basic_block.__init__(self, "scos_survey_sink", [(np.float32, fft_size)], [])
-        self.fft_size, self.num_ffts, self.samp_rate = fft_size, int(num_ffts), float(samp_rate)
+        self.fft_size, self.num_ffts, self.samp_rate = int(fft_size), int(num_ffts), float(samp_rate)
         self.steps = len(step_frequencies(float(start_freq), float(stop_freq), self.samp_rate, float(overlap)))
-        self.window, self.output_dir, self.basename = str(window), str(output_dir), str(basename)
         self.detectors = parse_detectors(detectors)
-        self.context = json.loads(metadata_json) if metadata_json else {}
-        self.error: str | None = None
-        self.recording: Any = None
-        self._vectors = np.empty((self.steps * len(self.detectors), fft_size), dtype=np.float32)
-        self._have = 0
-        self._captures: list[dict[str, Any]] = []
-        self._capture_key = pmt.intern(CAPTURE_TAG)
-
-    def forecast(self, noutput_items, ninputs):
-        return [1] * ninputs
-
-    def general_work(self, input_items, output_items):
-        if self.recording is not None or self.error:
-            return -1
-        vectors = input_items[0]
-        take = min(len(vectors), len(self._vectors) - self._have)
-        try:
-            for tag in self.get_tags_in_window(0, 0, take, self._capture_key):
-                self._captures.append(dict(pmt.to_python(tag.value)))
-            self._vectors[self._have:self._have + take] = vectors[:take]
-            self._have += take
-            self.consume(0, take)
-            if self._have == len(self._vectors):
-                self.recording = self._write()
-                return -1
-        except Exception as exc:
-            self.error = f"survey_sink: {type(exc).__name__}: {exc}"
-            return -1
-        return 0
+        spectra_collector.__init__(self, "scos_survey_sink", self.fft_size, self.steps * len(self.detectors))
+        self.window, self.output_dir, self.basename = str(window), str(output_dir), str(basename)
+        self.context = parse_context(metadata_json)
 
     def _write(self) -> Any:
         from scos_gr.sigmf_out.metadata import CaptureStep, detection_metadata, set_captures
