@@ -158,14 +158,7 @@ def detection_metadata(
 
     metadata = _skeleton("rf32_le", sample_rate, ctx, dropped_samples, overflows)
     g = metadata["global"]
-    g["ntia-core:measurement"] = {
-        "domain": "Frequency",
-        "measurement_type": "single-frequency",
-        "time_start": iso_utc(capture_start),
-        "time_stop": iso_utc(capture_stop),
-        "frequency_tuned_low": center_frequency,
-        "frequency_tuned_high": center_frequency,
-    }
+    g["ntia-core:measurement"] = _measurement("Frequency", capture_start, capture_stop, center_frequency)
     metadata["captures"] = [_capture(0, center_frequency, capture_start, dropped_samples, overflows)]
 
     step = sample_rate / fft_size
@@ -218,14 +211,7 @@ def iq_metadata(
     if capture_stop is None:
         capture_stop = float(capture_start) + (num_samples + int(dropped_samples)) / sample_rate
     metadata = _skeleton("cf32_le", sample_rate, ctx, dropped_samples, overflows)
-    metadata["global"]["ntia-core:measurement"] = {
-        "domain": "Time",
-        "measurement_type": "single-frequency",
-        "time_start": iso_utc(capture_start),
-        "time_stop": iso_utc(capture_stop),
-        "frequency_tuned_low": center_frequency,
-        "frequency_tuned_high": center_frequency,
-    }
+    metadata["global"]["ntia-core:measurement"] = _measurement("Time", capture_start, capture_stop, center_frequency)
     metadata["captures"] = [_capture(0, center_frequency, capture_start, dropped_samples, overflows)]
     detection = {
         "core:sample_start": 0,
@@ -344,6 +330,18 @@ def _skeleton(datatype: str, sample_rate: float, ctx: dict[str, Any], dropped: i
     if calibration:
         g["scos-gr:calibration"] = {k: v for k, v in calibration.items() if v is not None}
     return {"global": g, "captures": [], "annotations": []}
+
+
+def _measurement(domain: str, start: Any, stop: Any, frequency: float) -> dict[str, Any]:
+    """``ntia-core:measurement`` of a single-frequency recording."""
+    return {
+        "domain": domain,
+        "measurement_type": "single-frequency",
+        "time_start": iso_utc(start),
+        "time_stop": iso_utc(stop),
+        "frequency_tuned_low": frequency,
+        "frequency_tuned_high": frequency,
+    }
 
 
 def _capture(sample_start: int, frequency: float, start: float, dropped: int, overflows: int) -> dict[str, Any]:

@@ -155,8 +155,13 @@ def remove_recording(meta_path: Path | str, data_path: Path | str) -> list[Path]
 
     Missing files are not an error. Returns the paths actually removed.
     """
+    return _unlink(Path(meta_path), Path(data_path))
+
+
+def _unlink(*paths: Path) -> list[Path]:
+    """Remove ``paths`` in order (missing ones skipped), fsync their folders; what was removed."""
     removed = []
-    for path in (Path(meta_path), Path(data_path)):
+    for path in paths:
         try:
             path.unlink()
         except FileNotFoundError:
@@ -175,22 +180,15 @@ def sweep_leftovers(directory: Path | str) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    removed = []
+    leftovers = []
     for root, _dirs, files in os.walk(directory):
         names = set(files)
         for name in files:
-            path = Path(root) / name
             orphan = name.endswith(DATA_EXT) and not name.startswith(".") and \
                 (name[: -len(DATA_EXT)] + META_EXT) not in names
             if _TEMP_RE.match(name) or orphan:
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    continue
-                removed.append(path)
-    for parent in {p.parent for p in removed}:
-        _fsync_dir(parent)
-    return sorted(removed)
+                leftovers.append(Path(root) / name)
+    return sorted(_unlink(*leftovers))
 
 
 def read_metadata(meta_path: Path | str) -> dict[str, Any]:
