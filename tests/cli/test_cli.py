@@ -82,3 +82,18 @@ def test_status_without_a_token_or_a_server_says_why(tmp_path):
     assert proc.returncode == 2 and "SCOS_TOKEN" in proc.stderr
     proc = run("status", "--token", "x", "--url", "http://127.0.0.1:9")
     assert proc.returncode == 1 and "cannot reach the sensor" in proc.stderr
+
+
+def test_status_prints_a_running_sensors_state_on_one_screen(tmp_path):
+    from tests.live_server import LiveServer
+
+    with LiveServer(tmp_path / "data") as server:
+        server.wait_scheduler("idle")
+        server.post("/api/v1/schedule/", {"name": "later", "action": "logger", "start": int(__import__("time").time()) + 30})
+        proc = run("status", "--url", server.url(""), env={"SCOS_TOKEN": server.token})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["scheduler", "idle"]
+    assert any(line.startswith("radio") and "sim" in line and "healthy" in line for line in lines)
+    assert any("logger" in line and "/schedule/later/" in line for line in lines)
+    assert len(lines) <= 24
