@@ -15,6 +15,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -39,6 +40,17 @@ def browser(tmp_path):
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     yield driver
     driver.quit()
+
+
+def click(wait, css):
+    """Click the element matching ``css``, retrying if a refresh replaced it meanwhile."""
+    def attempt(driver):
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+    wait.until(attempt)
 
 
 def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
@@ -69,9 +81,8 @@ def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
         form.find_element(By.NAME, "stop").send_keys("5")
         form.find_element(By.ID, "create").click()
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#schedule tr[data-name="c-block"]')))
-        button = wait.until(EC.element_to_be_clickable(
-            (By.CSS_SELECTOR, 'button.acq[data-entry="c-block"][data-task="2"]')))
-        button.click()
+        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button.acq[data-entry="c-block"][data-task="2"]')))
+        click(wait, 'button.acq[data-entry="c-block"][data-task="2"]')
         svg = wait.until(EC.presence_of_element_located((By.ID, "spectrum-svg")))
         wait.until(EC.presence_of_element_located((By.ID, "waterfall")))
 
@@ -87,6 +98,25 @@ def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
         legend = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#spectrum-svg .legend text")]
         assert legend == ["min", "max", "mean", "median", "sample"]
         assert browser.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")
+
+        # pause, resume and delete an entry from its row
+        name_box.send_keys("later")
+        start_box = form.find_element(By.NAME, "start_in")
+        start_box.clear()
+        start_box.send_keys("600")
+        form.find_element(By.ID, "create").click()
+        row = '#schedule tr[data-name="later"]'
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, row)))
+        click(wait, f'{row} button[data-act="toggle"]')
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), "paused"))
+        assert server.get("/api/v1/schedule/later/").json()["is_active"] is False
+        click(wait, f'{row} button[data-act="toggle"]')
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), "active"))
+        click(wait, f'{row} button[data-act="delete"]')
+        wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, row)))
+        assert server.get("/api/v1/schedule/later/").status == 404
+        click(wait, 'button.acq[data-entry="c-block"][data-task="2"]')
+        wait.until(EC.presence_of_element_located((By.ID, "spectrum-svg")))
         time.sleep(0.5)
         shot = tmp_path / "dashboard.png"
         browser.save_screenshot(str(shot))

@@ -1,5 +1,7 @@
 // The dashboard: sign in, status, schedule (create/pause/resume/delete), task log, plots.
 const $ = sel => document.querySelector(sel);
+// Re-render only what changed: the 3 s refresh must not replace a button under the user's pointer.
+function setHtml(el, html) { if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; } }
 let actions = [];
 
 async function signIn(token) {
@@ -30,24 +32,24 @@ async function showStatus() {
   const last = s.last_task ? `${escapeHtml(pathOf(s.last_task.schedule_entry).split("/")[2])} #${s.last_task.task_id}: ` +
     `${escapeHtml(s.last_task.status)} ${escapeHtml(s.last_task.detail || "")}` : "none";
   const disk = s.disk ? `${(s.disk.used_bytes / 1e6).toFixed(1)} MB used, ${(s.disk.free_bytes / 1e9).toFixed(1)} GB free` : "";
-  $("#status").innerHTML = `
+  setHtml($("#status"), `
     <dt>scheduler</dt><dd id="scheduler-state">${escapeHtml(s.scheduler)}</dd>
     <dt>radio</dt><dd>${escapeHtml(radio.driver || "")} <code>${escapeHtml(radio.args || "")}</code>
       <span class="${radio.healthy ? "healthy" : "unhealthy"}">${radio.healthy ? "healthy" : "not healthy: " + escapeHtml(radio.detail || "")}</span></dd>
     <dt>disk</dt><dd>${disk}</dd>
     <dt>last task</dt><dd>${last}</dd>
-    <dt>queue</dt><dd>${s.task_queue.length} task(s) in the next window</dd>`;
+    <dt>queue</dt><dd>${s.task_queue.length} task(s) in the next window</dd>`);
 }
 
 async function showSchedule() {
   const entries = (await Api.get("/schedule/")).data;
   const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "—";
-  $("#schedule tbody").innerHTML = entries.map(e => `
+  setHtml($("#schedule tbody"), entries.map(e => `
     <tr data-name="${escapeHtml(e.name)}"><td>${escapeHtml(e.name)}</td><td>${escapeHtml(e.action)}</td>
       <td>${e.priority}</td><td>${e.interval ?? "once"}</td><td>${when(e.next_task_time)}</td><td>${e.next_task_id}</td>
       <td>${e.is_active ? "active" : "paused/done"}</td>
       <td><button data-act="toggle">${e.is_active ? "pause" : "resume"}</button>
-          <button data-act="delete">delete</button></td></tr>`).join("");
+          <button data-act="delete">delete</button></td></tr>`).join(""));
 }
 
 async function showTasksAndAcquisitions() {
@@ -58,10 +60,10 @@ async function showTasksAndAcquisitions() {
     rows.push(...tasks.map(t => ({ entry: pathOf(item.url).split("/")[2], ...t })));
   }
   rows.sort((a, b) => (b.started > a.started ? 1 : -1));
-  $("#tasks tbody").innerHTML = rows.slice(0, 30).map(t => `
+  setHtml($("#tasks tbody"), rows.slice(0, 30).map(t => `
     <tr class="${escapeHtml(t.status)}"><td>${escapeHtml(t.entry)}</td><td>${t.task_id}</td><td>${escapeHtml(t.status)}</td>
       <td>${escapeHtml(t.started)}</td><td>${t.duration_s ? t.duration_s.toFixed(3) + " s" : ""}</td>
-      <td>${escapeHtml(t.detail || "")}</td></tr>`).join("");
+      <td>${escapeHtml(t.detail || "")}</td></tr>`).join(""));
   const acq = (await Api.get("/acquisitions/")).data;
   const parts = [];
   for (const item of acq) {
@@ -70,7 +72,7 @@ async function showTasksAndAcquisitions() {
     parts.push(`<div><strong>${escapeHtml(entry)}</strong> ` + list.map(a =>
       `<button class="acq" data-entry="${escapeHtml(entry)}" data-task="${a.task_id}">#${a.task_id}</button>`).join("") + `</div>`);
   }
-  $("#acquisitions").innerHTML = parts.join("") || "<p>none yet</p>";
+  setHtml($("#acquisitions"), parts.join("") || "<p>none yet</p>");
 }
 
 async function showAcquisition(entry, taskId) {
