@@ -196,3 +196,18 @@ def test_deleting_an_entry_while_its_task_runs_keeps_the_recording(sensor):
         while sensor.get(f"{API}/acquisitions/doomed/").status != 200 and time.monotonic() < wait:
             time.sleep(0.1)
     assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/doomed/").json()] == [1]
+
+
+def test_the_scheduler_on_postgresql(tmp_path, pg_cluster):
+    url = pg_cluster.create_database()
+    with LiveServer(tmp_path / "data", database_url=url) as server:
+        server.wait_scheduler("idle")
+        schedule(server, "pg-block", stop=2)
+        tasks = wait_tasks(server, "pg-block", 2)
+        assert [(t["task_id"], t["status"]) for t in tasks] == [(1, "success"), (2, "success")]
+        archive = server.get(f"{API}/acquisitions/pg-block/2/archive")
+        (tmp_path / "pg.sigmf").write_bytes(archive.body)
+        assert abs(integrated_tone_dbm(tmp_path / "pg.sigmf") - (-40.0)) <= 0.1
+        proc = subprocess.run([str(server.proc.args[0]), "scheduler"], capture_output=True, text=True,
+                              env=dict(server.env), timeout=60)
+        assert proc.returncode == 1 and "another scheduler is running" in proc.stdout + proc.stderr
