@@ -18,8 +18,8 @@ from scos_gr.config import Settings
 from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream
 
 from .web import (
-    ApiError, api_route, detail, forbidden, json_body, may_change, may_see_entry_name, not_found, page_bounds,
-    private_entry_names, url,
+    ApiError, api_route, detail, entry_name_filter, forbidden, json_body, may_change, may_see_entry_name,
+    not_found, page_bounds, url,
 )
 
 
@@ -112,12 +112,11 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
     @app.get("/api/v1/acquisitions/")
     @api_route
     def overview(user):
-        hidden = set() if user.is_admin else private_entry_names()
-        existing = {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)}
+        visible = entry_name_filter(user)
         rows = (A.select(A.entry_name, fn.COUNT(A.id).alias("n")).group_by(A.entry_name).order_by(A.entry_name))
         items = []
         for row in rows:
-            if row.entry_name in hidden or (row.entry_name not in existing and not user.is_admin):
+            if not visible(row.entry_name):
                 continue
             items.append({"schedule_entry": url(f"/schedule/{row.entry_name}/"),
                           "acquisitions_available": row.n,
@@ -226,14 +225,13 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
     @app.get("/api/v1/tasks/")
     @api_route
     def tasks_overview(user):
-        hidden = set() if user.is_admin else private_entry_names()
-        existing = {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)}
+        visible = entry_name_filter(user)
         rows = T.select(T.entry_name, fn.COUNT(T.id).alias("n"),
                         fn.SUM(Case(None, [(T.status == store.TASK_FAILURE, 1)], 0)).alias("failed")) \
             .group_by(T.entry_name).order_by(T.entry_name)
         items = []
         for row in rows:
-            if row.entry_name in hidden or (row.entry_name not in existing and not user.is_admin):
+            if not visible(row.entry_name):
                 continue
             items.append({"schedule_entry": url(f"/schedule/{row.entry_name}/"), "tasks": row.n,
                           "failures": int(row.failed or 0), "url": url(f"/tasks/{row.entry_name}/")})

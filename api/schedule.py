@@ -268,10 +268,6 @@ def install(app: bottle.Bottle) -> None:
                 fields.setdefault("stop", None)
                 fields.setdefault("is_active", True)
                 fields.setdefault("is_private", False)
-            if fields.get("priority", 0) is None:
-                fields["priority"] = DEFAULT_PRIORITY
-            if "is_active" in fields and fields["is_active"] is None:
-                fields["is_active"] = entry.is_active
             was_active = entry.is_active
             grid_changed = any(fields.get(k, getattr(entry, k)) != getattr(entry, k) for k in ("start", "interval"))
             stop_changed = fields.get("stop", entry.stop) != entry.stop

@@ -32,6 +32,13 @@ def _radio_range(settings: Settings, state: store.SchedulerState | None) -> tupl
     return None, None
 
 
+def _radio_driver(settings: Settings, state: store.SchedulerState | None) -> str:
+    """The driver the worker reported, or what the radio args say before any scheduler ran."""
+    if state is not None and state.radio_driver:
+        return state.radio_driver
+    return "sim" if settings.radio.strip().lower().startswith("sim") else "osmosdr"
+
+
 def _user_repr(user: store.User) -> dict[str, Any]:
     entries = store.ScheduleEntry.select(store.ScheduleEntry.name).where(store.ScheduleEntry.owner == user) \
         .order_by(store.ScheduleEntry.name)
@@ -80,9 +87,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             "sensor_definition": {
                 "id": settings.sensor_id,
                 "sensor_spec": {"id": settings.sensor_id, "model": "scos-gr"},
-                "signal_analyzer": {"driver": (state.radio_driver if state and state.radio_driver else
-                                               ("sim" if settings.radio.lower().startswith("sim") else "osmosdr")),
-                                    "args": settings.radio},
+                "signal_analyzer": {"driver": _radio_driver(settings, state), "args": settings.radio},
                 "calibration": calibration,
             },
             "minimum_frequency": low,
@@ -116,8 +121,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             "scheduler": scheduler_state(state, now),
             "task_queue": queue,
             "radio": {
-                "driver": (state.radio_driver if state and state.radio_driver else
-                           ("sim" if settings.radio.lower().startswith("sim") else "osmosdr")),
+                "driver": _radio_driver(settings, state),
                 "args": settings.radio,
                 "healthy": bool(state.radio_healthy) if state is not None else True,
                 "detail": state.radio_detail if state is not None else "",

@@ -146,6 +146,15 @@ def may_change(user: store.User, entry: Optional[store.ScheduleEntry]) -> bool:
     return entry is not None and entry.owner_id == user.id
 
 
+def entry_name_filter(user: store.User) -> Callable[[str], bool]:
+    """For lists grouped by entry name: which names the caller may see (one query each, not per row)."""
+    if user.is_admin:
+        return lambda name: True
+    public = {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)
+              .where(store.ScheduleEntry.is_private == False)}  # noqa: E712
+    return public.__contains__  # deleted entries' rows (owner unknown) are for admins only
+
+
 def private_entry_names() -> set[str]:
     return {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)
             .where(store.ScheduleEntry.is_private == True)}  # noqa: E712
