@@ -2,8 +2,13 @@
 
 ``radio_source(args, ...)`` is what every detection flowgraph uses: ``args`` starting with
 ``sim`` builds :class:`sim_source` (options ``fail_every``, ``seed``, ``noise_dbm``, ``tones``,
-``throttle``), anything else is a gr-osmosdr device string (``rtl=0``, ``hackrf=0``, ``uhd``,
-``file=/path.cf32,rate=...``).
+``band``, ``throttle``, ``retune_garbage``), anything else is a gr-osmosdr device string
+(``rtl=0``, ``hackrf=0``, ``uhd``, ``file=/path.cf32,rate=...``).
+
+One ``SCOS_RADIO`` serves every action: ``band=F_HZ:DBM/...`` places tones at absolute
+frequencies (the survey's retunable sim moves them as it retunes; a fixed-frequency flowgraph
+sees those within its span at ``F - centre``), and ``retune_garbage=K`` only concerns radios
+that retune while running (the survey), so a fixed-frequency radio accepts and ignores it.
 
 Failure injection: ``sim,fail_every=N`` makes every Nth *construction* of a radio source with
 those exact args in this process raise :class:`RadioError` (the counter lives in this module,
@@ -94,8 +99,22 @@ def parse_tones(text: str) -> list[tuple[float, float]]:
     return tones
 
 
+#: Every option a ``sim`` radio string may carry (the survey's retunable sim takes the same).
+SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle")
+
+
+def band_tones(band: Sequence[tuple[float, float]], samp_rate: float, center_freq: float) -> list[tuple[float, float]]:
+    """The absolute-frequency ``band`` tones a radio tuned to ``center_freq`` sees, as offsets.
+
+    Tones outside the span (|offset| >= samp_rate / 2) are filtered out, as by a real radio's
+    anti-alias filter, never aliased back in.
+    """
+    return [(float(f) - center_freq, float(p)) for f, p in band if abs(float(f) - center_freq) < samp_rate / 2]
+
+
 def sim_options(args: str) -> dict[str, Any]:
-    """The keyword arguments of :class:`sim_source` (and ``fail_every``) that ``args`` sets."""
+    """The options ``args`` sets: :class:`sim_source` keywords plus ``fail_every``, ``band``
+    (absolute tones) and ``retune_garbage`` (only used by radios that retune while running)."""
     parsed = parse_args(args)
     options: dict[str, Any] = {}
     try:
@@ -107,11 +126,15 @@ def sim_options(args: str) -> dict[str, Any]:
             options["noise_dbm"] = None if parsed["noise_dbm"].lower() == "none" else float(parsed["noise_dbm"])
         if "tones" in parsed:
             options["tones"] = parse_tones(parsed["tones"])
+        if "band" in parsed:
+            options["band"] = parse_tones(parsed["band"])
+        if "retune_garbage" in parsed:
+            options["retune_garbage"] = int(parsed["retune_garbage"])
         if "throttle" in parsed:
             options["throttle"] = parsed["throttle"].lower() in ("1", "true", "yes", "on", "")
     except ValueError as exc:
         raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
-    unknown = set(parsed) - {"sim", "fail_every", "seed", "noise_dbm", "tones", "throttle"}
+    unknown = set(parsed) - set(SIM_OPTIONS)
     if unknown:
         raise RadioError(f"sim radio: unknown option(s) {sorted(unknown)} in {args!r}")
     return options
@@ -357,8 +380,8 @@ def osmosdr_args(args: str, samp_rate: float) -> str:
 class radio_source(gr.hier_block2):
     """The radio of a detection flowgraph: the simulated radio or a gr-osmosdr device.
 
-    ``args``: ``sim[,fail_every=N][,seed=S][,noise_dbm=X][,tones=F:P/F:P...][,throttle=1]`` or a
-    gr-osmosdr device string. Opening, tuning or setting the rate failing raises
+    ``args``: ``sim[,fail_every=N][,seed=S][,noise_dbm=X][,tones=F:P/F:P...][,band=F:P/...]
+    [,throttle=1]`` (see the module docstring) or a gr-osmosdr device string. Opening, tuning or setting the rate failing raises
     :class:`RadioError` with the device string and the reason.
     """
 
@@ -371,6 +394,10 @@ class radio_source(gr.hier_block2):
         if is_sim(self.args):
             options = sim_options(self.args)
             _count_construction(self.args, options.pop("fail_every", None))
+            options.pop("retune_garbage", None)  # this radio is never retuned while running
+            if "band" in options:  # absolute tones replace the default tone, like explicit tones
+                options["tones"] = options.get("tones", []) + band_tones(
+                    options.pop("band"), self.samp_rate, self.center_freq)
             self.driver = "sim"
             low, high = SIM_FREQUENCY_RANGE
             if not low <= self.center_freq <= high:

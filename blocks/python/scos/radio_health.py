@@ -30,6 +30,7 @@ class radio_health(gr.sync_block):
         self.samples = 0
         self.energy = 0.0
         self.first: float | None = None
+        self.first_batch = 0  # samples of the first call: they arrived before the clock started
         self.last: float | None = None
         self.error: str | None = None
         self.result: dict | None = None
@@ -39,6 +40,7 @@ class radio_health(gr.sync_block):
         now = time.monotonic()
         if self.first is None:
             self.first = now
+            self.first_batch = len(x)
         self.last = now
         self.samples += len(x)
         self.energy += float(np.vdot(x, x).real)
@@ -59,7 +61,7 @@ class radio_health(gr.sync_block):
         level_dbm = 10 * math.log10(power_w) + 30 if power_w > 0 else float("-inf")
         # the first buffer's arrival starts the clock, so its samples are not counted in the rate
         elapsed = (self.last or 0) - (self.first or 0)
-        rate = (self.samples / elapsed) if elapsed > 0 else float("inf")
+        rate = ((self.samples - self.first_batch) / elapsed) if elapsed > 0 else float("inf")
         self.result = {"samples": self.samples, "level_dbm": level_dbm, "rate_sps": rate}
         problems = []
         if self.samples < self.num_samples:

@@ -36,8 +36,7 @@ from gnuradio import gr
 from .power_stats import STEP_TAG, parse_detectors
 from .sigmf_sink import parse_context, spectra_collector
 from .radio import (
-    SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim, parse_args,
-    parse_tones,
+    SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim, sim_options,
 )
 
 def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, overlap: float) -> list[float]:
@@ -205,25 +204,15 @@ class survey_source(gr.hier_block2):
 
 
 def _build_sim(args: str, samp_rate: float, centre: float) -> retunable_sim:
-    parsed = parse_args(args)
-    unknown = set(parsed) - {"sim", "fail_every", "seed", "noise_dbm", "band", "tones", "retune_garbage", "throttle"}
-    if unknown:
-        raise RadioError(f"sim radio (survey): unknown option(s) {sorted(unknown)} in {args!r}")
-    try:
-        fail_every = int(parsed["fail_every"]) if "fail_every" in parsed else None
-        tones = parse_tones(parsed["tones"]) if "tones" in parsed else []
-        band = parse_tones(parsed["band"]) if "band" in parsed else ([] if tones else [(751e6, -40.0)])
-        throttle = parsed.get("throttle", "0").lower() in ("1", "true", "yes", "on", "")
-        noise = parsed.get("noise_dbm")
-        noise_dbm = -60.0 if noise is None else (None if noise.lower() == "none" else float(noise))
-        seed = int(parsed.get("seed", 0))
-        garbage = int(parsed.get("retune_garbage", 0))
-    except ValueError as exc:
-        raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
-    _count_construction(args, fail_every)
-    source = retunable_sim(samp_rate, centre, band, noise_dbm, seed, garbage, tones)
+    """The retunable sim from the same options as the plain sim radio (``radio.sim_options``)."""
+    options = sim_options(args)
+    tones = options.get("tones", [])
+    band = options.get("band", [] if "tones" in options else [(751e6, -40.0)])
+    _count_construction(args, options.get("fail_every"))
+    source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
+                           options.get("retune_garbage", 0), tones)
     source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
-    source.throttle = throttle
+    source.throttle = options.get("throttle", False)
     return source
 
 
