@@ -17,7 +17,7 @@ from scos_gr.flowgraphs.catalogue import load_catalogue
 from scos_gr.scheduler import planner
 
 from .web import (
-    ApiError, api_route, detail, forbidden, json_body, may_change, not_found, paginate, read_json_object,
+    ApiError, api_route, forbidden, json_body, may_change, not_found, paginate, read_json_object,
     url, visible_entry,
 )
 

@@ -13,7 +13,6 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -7,7 +7,6 @@ scheduler makes them. One server per backend for the module; each test uses its 
 from __future__ import annotations
 
 import io
-import json
 import tarfile
 import time
 import uuid

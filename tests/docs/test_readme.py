@@ -6,7 +6,6 @@ and the port are filled in), then opens the downloaded archive with the README's
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket

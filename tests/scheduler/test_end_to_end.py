@@ -1,8 +1,6 @@
 """The scheduler end to end: `scos-gr serve` with its scheduler and the sim radio, driven over HTTP."""
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import threading
 import time
