@@ -5,6 +5,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pmt
 import pytest
 from sigmf import sigmffile
 
@@ -83,3 +84,70 @@ def test_a_step_the_radio_cannot_tune_fails_the_survey_and_leaves_nothing(tmp_pa
         survey(tmp_path, basename="far_1", start_freq=5.98e9, stop_freq=6.03e9)
     out = tmp_path / "out"
     assert not out.exists() or list(out.iterdir()) == []
+
+
+class _FakeTuner:
+    """Stands in for SDR hardware: remembers what it was tuned to (the stepper's only radio call)."""
+
+    def __init__(self):
+        self.tuned: list[float] = []
+
+    def set_center_freq(self, frequency: float) -> float:
+        self.tuned.append(frequency)
+        return frequency
+
+
+def _rx_time(seconds: float):
+    whole = int(seconds)
+    return pmt.make_tuple(pmt.from_uint64(whole), pmt.from_double(seconds - whole))
+
+
+def test_stepper_drops_exactly_the_settling_samples_and_forwards_losses_of_passed_samples():
+    from gnuradio import blocks, gr
+
+    fs, per_step, settle = 1e6, 1000, 300
+    ramp = np.arange(4000, dtype=np.complex64)
+    # the radio reports 70 samples lost at 1400 (inside step 2's settling) and 50 at 1700 (step 2's data)
+    tags = [gr.tag_utils.python_to_tag((0, pmt.intern("rx_time"), _rx_time(10.0))),
+            gr.tag_utils.python_to_tag((1400, pmt.intern("rx_time"), _rx_time(10.0 + (1400 + 70) / fs))),
+            gr.tag_utils.python_to_tag((1700, pmt.intern("rx_time"), _rx_time(10.0 + (1700 + 120) / fs)))]
+    radio = _FakeTuner()
+    tb = gr.top_block()
+    src = blocks.vector_source_c(ramp.tolist(), False, 1, tags)
+    monitor = scos.rx_time_monitor(fs)
+    stepper = scos.survey_stepper(radio, [101e6, 102e6, 103e6], per_step, settle)
+    sink = blocks.vector_sink_c()
+    tb.connect(src, monitor, stepper, sink)
+    tb.run()
+    assert stepper.error is None and radio.tuned == [101e6, 102e6, 103e6]
+    expected = np.concatenate([ramp[s * 1300 + settle:(s + 1) * 1300] for s in range(3)])
+    np.testing.assert_array_equal(np.array(sink.data()), expected)
+    tags = {pmt.symbol_to_string(t.key): [] for t in sink.tags()}
+    for t in sink.tags():
+        tags[pmt.symbol_to_string(t.key)].append((t.offset, pmt.to_python(t.value)))
+    assert [(o, v["frequency"], v["index"]) for o, v in tags["scos_step"]] == [
+        (0, 101e6, 0), (1000, 102e6, 1), (2000, 103e6, 2)]
+    assert tags["scos_dropped"] == [(1000 + 1700 - 1600, {"dropped_samples": 50, "overflows": 1})]
+    assert set(tags) == {"scos_step", "scos_dropped"}  # rx_time offsets would be wrong after the cut: not passed
+
+
+def test_survey_through_an_osmosdr_device_retunes_it_per_step(tmp_path):
+    """gr-osmosdr's file device stands in for an SDR: the osmosdr path builds, retunes, records."""
+    num_ffts, settle = 10, 4096
+    n = 9 * (settle + num_ffts * N) + 65536
+    t = np.arange(n)
+    iq = np.sqrt(50 * 1e-7) * np.exp(2j * np.pi * 3e6 / RATE * t)  # -40 dBm, 3 MHz above any centre
+    path = tmp_path / "radio.cf32"
+    iq.astype(np.complex64).tofile(path)
+    [rec] = survey(tmp_path, radio=f"file={path}", num_ffts=num_ffts, settle_samples=settle).recordings
+    meta = json.loads(rec.meta_path.read_text())
+    data = sigmffile.fromfile(str(rec.meta_path)).read_samples().reshape(-1, N)
+    assert [c["core:frequency"] for c in meta["captures"]] == scos.step_frequencies(698e6, 806e6, RATE, 0.2)
+    means = [a for a in meta["annotations"] if a["core:label"] == "mean"]
+    assert len(means) == 9
+    for ann in means:
+        spectrum = data[ann["core:sample_start"] // N]
+        assert np.argmax(spectrum) == N // 2 + 200  # 3 MHz = 200 bins of 15 kHz
+        power = 10 * np.log10((10 ** (spectrum[N // 2 + 195:N // 2 + 206] / 10)).sum())
+        assert abs(power + 40.0) < 0.1
+    assert meta["global"]["scos-gr:dropped_samples"] == 0

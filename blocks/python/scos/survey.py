@@ -21,6 +21,11 @@ spectrum as it retunes, while ``tones=OFFSET:DBM/...`` (as for the plain sim rad
 offset from whatever frequency it is tuned to; ``retune_garbage=K`` makes it emit K samples of 0 dBm noise after each
 retune (to prove the settling samples are discarded). Any other args open a gr-osmosdr source
 and retune it with ``set_center_freq``; a step it cannot tune fails the survey with a RadioError.
+Its ``rx_time`` gaps (overflows) are counted by :class:`~gnuradio.scos.radio.rx_time_monitor`
+and the stepper forwards the ``scos_dropped`` tags of the samples it passes, so each capture
+carries the samples lost during its own step. ``settle_samples`` must cover what the device
+and its driver buffer at the old frequency (65536 is 4.3 ms at 15.36 MS/s; raise it for
+drivers with deep sample queues).
 """
 from __future__ import annotations
 
@@ -36,7 +41,8 @@ from gnuradio import gr
 from .power_stats import STEP_TAG, parse_detectors
 from .sigmf_sink import parse_context, spectra_collector
 from .radio import (
-    SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim, sim_options,
+    DROPPED_TAG, SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim,
+    rx_time_monitor, sim_options,
 )
 
 def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, overlap: float) -> list[float]:
@@ -116,7 +122,8 @@ class survey_stepper(gr.basic_block):
         self._settle_left = 0
         self._pass_left = 0
         self._step_key = pmt.intern(STEP_TAG)
-        self.set_tag_propagation_policy(gr.TPP_DONT)
+        self._dropped_key = pmt.intern(DROPPED_TAG)
+        self.set_tag_propagation_policy(gr.TPP_DONT)  # offsets shift by the discarded samples
 
     def forecast(self, noutput_items, ninputs):
         return [1] * ninputs
@@ -135,6 +142,16 @@ class survey_stepper(gr.basic_block):
         self._settle_left, self._pass_left = self.settle_samples, self.samples_per_step
         self._tag_pending = True
         return True
+
+    def _forward_dropped(self, used: int, produced: int, take: int) -> None:
+        """Move the radio's ``scos_dropped`` tags of the samples passed on to their output offsets
+        (losses inside the discarded settling samples do not touch a step and are not counted)."""
+        if not take:
+            return
+        start = self.nitems_read(0) + used
+        shift = self.nitems_written(0) + produced - start
+        for tag in self.get_tags_in_range(0, start, start + take, self._dropped_key):
+            self.add_item_tag(0, tag.offset + shift, tag.key, tag.value)
 
     def general_work(self, input_items, output_items):
         try:
@@ -159,6 +176,7 @@ class survey_stepper(gr.basic_block):
                 self.add_item_tag(0, self.nitems_written(0) + produced, self._step_key, pmt.to_pmt(info))
                 self._tag_pending = False
             out[produced:produced + take] = inp[used:used + take]
+            self._forward_dropped(used, produced, take)
             used += take
             produced += take
             self._pass_left -= take
@@ -186,13 +204,16 @@ class survey_source(gr.hier_block2):
         else:
             self.radio = _open_osmosdr(args, float(samp_rate), self.frequencies[0], float(gain))
         self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples))
+        chain: list[Any] = [self.radio]
         if getattr(self.radio, "throttle", False):  # real-time pacing of the sim, as `sim,throttle=1`
             from gnuradio import blocks
 
             self.pacer = blocks.throttle(gr.sizeof_gr_complex, float(samp_rate), True)
-            self.connect(self.radio, self.pacer, self.stepper, self)
-        else:
-            self.connect(self.radio, self.stepper, self)
+            chain.append(self.pacer)
+        if not is_sim(args):  # a real radio's overflows (rx_time gaps) reach each step's capture
+            self.monitor = rx_time_monitor(float(samp_rate))
+            chain.append(self.monitor)
+        self.connect(*chain, self.stepper, self)
 
     @property
     def error(self) -> str | None:
