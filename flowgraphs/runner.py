@@ -44,6 +44,11 @@ class FlowgraphTimeout(ActionError):
     """The flowgraph did not finish within the task timeout and was stopped."""
 
 
+class RadioStalled(FlowgraphTimeout, RadioFailure):
+    """A timeout for which a radio-check block (``radio_check = True``) blames the radio: it did
+    not deliver its samples in time. Both a timeout and a radio failure (radio health false)."""
+
+
 @dataclass(frozen=True)
 class RecordingFiles:
     """A complete recording the action produced (metadata file written last, atomically)."""
@@ -201,7 +206,12 @@ def _run_flowgraph(
     if not finished.wait(timeout_s):
         top_block.stop()
         finished.wait(5.0)
-        raise FlowgraphTimeout(f"flowgraph {action.flowgraph} did not finish within {timeout_s:g} s; stopped")
+        message = f"flowgraph {action.flowgraph} did not finish within {timeout_s:g} s; stopped"
+        radio_errors = [f"{name}: {block.error}" for name, block in vars(top_block).items()
+                        if getattr(block, "radio_check", False) and getattr(block, "error", None)]
+        if radio_errors:  # e.g. radio_health judged on stop: the radio delivered too few samples
+            raise RadioStalled(f"{message}: " + "; ".join(radio_errors))
+        raise FlowgraphTimeout(message)
     capture_seconds = time.monotonic() - started
 
     errors = list(_block_errors(top_block))

@@ -101,3 +101,17 @@ def test_new_actions_over_the_api_capabilities_schedule_archive_and_health(tmp_p
         path.write_bytes(archive.body)
         samples = sigmffile.fromarchive(str(path)).read_samples()
         assert samples.dtype == np.complex64 and samples.size == round(0.1 * RATE)
+
+
+def test_monitor_radio_on_a_radio_too_slow_to_finish_is_a_radio_failure_not_just_a_timeout(tmp_path):
+    from dataclasses import replace
+
+    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.runner import FlowgraphTimeout
+
+    action = load_catalogue()["monitor_radio"]
+    action = replace(action, parameters={**action.parameters, "num_samples": int(RATE * 10)})  # 10 s of samples
+    with pytest.raises(RadioFailure, match=r"did not finish within 0.5 s; stopped: .*only \d+ of 153600000 samples") as e:
+        run_action(action, radio="sim,throttle=1", output_dir=tmp_path / "out", basename="m_1", timeout_s=0.5,
+                   cache_dir=tmp_path / "cache")
+    assert isinstance(e.value, FlowgraphTimeout)
