@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from scos_gr.calibration import Calibration, CalibrationError, load_calibration
@@ -33,7 +34,13 @@ RUNNER_PARAMETERS = ("radio_args", "output_dir", "basename", "metadata_json", "c
 
 
 class ActionError(RuntimeError):
-    """An action failed; ``str(error)`` is the reason recorded on the task."""
+    """An action failed; ``str(error)`` is the reason recorded on the task.
+
+    ``measurements``: what the flowgraph's blocks measured before it failed (see
+    :attr:`ActionResult.measurements`), empty when it never ran.
+    """
+
+    measurements: Mapping[str, dict] = MappingProxyType({})
 
 
 class RadioFailure(ActionError):
@@ -65,6 +72,9 @@ class ActionResult:
     recordings: list[RecordingFiles] = field(default_factory=list)
     log: str = ""
     capture_seconds: float = 0.0
+    #: ``.result`` dicts of the flowgraph's blocks, by block name: e.g. monitor_radio's
+    #: ``{"scos_radio_health_0": {"samples", "level_dbm", "rate_sps", "healthy"}}``
+    measurements: dict[str, dict] = field(default_factory=dict)
 
 
 def default_cache_dir() -> Path:
@@ -209,28 +219,30 @@ def _run_flowgraph(
         message = f"flowgraph {action.flowgraph} did not finish within {timeout_s:g} s; stopped"
         radio_errors = [f"{name}: {block.error}" for name, block in vars(top_block).items()
                         if getattr(block, "radio_check", False) and getattr(block, "error", None)]
-        if radio_errors:  # e.g. radio_health judged on stop: the radio delivered too few samples
-            raise RadioStalled(f"{message}: " + "; ".join(radio_errors))
-        raise FlowgraphTimeout(message)
+        error = RadioStalled(f"{message}: " + "; ".join(radio_errors)) if radio_errors else FlowgraphTimeout(message)
+        error.measurements = _measurements(top_block)  # e.g. radio_health judged on stop: too few samples
+        raise error
     capture_seconds = time.monotonic() - started
 
     errors = list(_block_errors(top_block))
     if errors:
         radio = any(getattr(block, "radio_check", False) and getattr(block, "error", None)
                     for block in vars(top_block).values())
-        raise (RadioFailure if radio else ActionError)("; ".join(errors))
+        error = (RadioFailure if radio else ActionError)("; ".join(errors))
+        error.measurements = _measurements(top_block)
+        raise error
     for name, block in _finalizers(top_block):
         try:  # blocks whose output is completed after the run (a file sink's data -> SigMF)
             block.finalize()
         except Exception as exc:
             raise ActionError(f"{name}: {exc}") from exc
     if not action.records:
-        return ActionResult(capture_seconds=capture_seconds,
+        return ActionResult(capture_seconds=capture_seconds, measurements=_measurements(top_block),
                             log=f"{action.name}: passed in {capture_seconds:.3f} s" + _block_results(top_block))
     recordings = collect_recordings(output_dir, [basename])
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
-    return ActionResult(recordings=recordings, capture_seconds=capture_seconds,
+    return ActionResult(recordings=recordings, capture_seconds=capture_seconds, measurements=_measurements(top_block),
                         log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
 
 
@@ -250,6 +262,12 @@ def _block_errors(top_block: Any) -> Iterable[str]:
 
 def _finalizers(top_block: Any) -> list[tuple[str, Any]]:
     return [(name, value) for name, value in vars(top_block).items() if callable(getattr(value, "finalize", None))]
+
+
+def _measurements(top_block: Any) -> dict[str, dict]:
+    """The ``.result`` dicts blocks expose (measured values), by block name."""
+    return {name: dict(value.result) for name, value in vars(top_block).items()
+            if isinstance(getattr(value, "result", None), dict)}
 
 
 def _block_results(top_block: Any) -> str:

@@ -56,12 +56,17 @@ def test_iq_capture_radio_failure_leaves_nothing(run, tmp_path):
 def test_monitor_radio_passes_on_a_healthy_radio_and_records_nothing(run, tmp_path):
     result = run("monitor_radio")
     assert result.recordings == [] and "passed" in result.log and "level_dbm -39.9" in result.log
+    [health] = result.measurements.values()
+    assert health["healthy"] is True and health["samples"] == 1536000
+    assert health["level_dbm"] == pytest.approx(SIM_TOTAL_DBM, abs=0.05) and health["rate_sps"] > 0.9 * RATE
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
 def test_monitor_radio_fails_a_dead_radio_with_the_reason(run):
-    with pytest.raises(RadioFailure, match=r"input level -1[0-9][0-9]\.\d dBm outside \[-100, 0\]"):
+    with pytest.raises(RadioFailure, match=r"input level -1[0-9][0-9]\.\d dBm outside \[-100, 0\]") as e:
         run("monitor_radio", radio="sim,noise_dbm=-150,tones=0:-150")
+    [health] = e.value.measurements.values()
+    assert health["healthy"] is False and health["level_dbm"] < -140
 
 
 def test_new_actions_over_the_api_capabilities_schedule_archive_and_health(tmp_path):
@@ -115,3 +120,5 @@ def test_monitor_radio_on_a_radio_too_slow_to_finish_is_a_radio_failure_not_just
         run_action(action, radio="sim,throttle=1", output_dir=tmp_path / "out", basename="m_1", timeout_s=0.5,
                    cache_dir=tmp_path / "cache")
     assert isinstance(e.value, FlowgraphTimeout)
+    [health] = e.value.measurements.values()
+    assert health["healthy"] is False and 0 < health["samples"] < RATE * 10

@@ -71,5 +71,6 @@ class radio_health(gr.sync_block):
         if self.samples > 10 * 8192 and rate < self.min_rate_ratio * self.samp_rate:
             problems.append(f"sample rate {rate / 1e6:.2f} MS/s below {self.min_rate_ratio:g} x "
                             f"{self.samp_rate / 1e6:g} MS/s")
+        self.result["healthy"] = not problems
         if problems:
             self.error = "radio health: " + "; ".join(problems)
