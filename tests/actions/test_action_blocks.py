@@ -171,3 +171,13 @@ def test_gnuradio_companion_loads_and_validates_the_new_flowgraphs(grc_platform,
     keys = {b.key for b in flowgraph.blocks}
     assert keys & {"scos_radio_source", "scos_survey_source"}
     assert {b.name for b in flowgraph.blocks if b.key == "parameter"} >= {"radio_args", "output_dir", "basename"}
+
+
+def test_sim_source_band_parameter_adds_absolute_tones_to_its_offset_tones():
+    fs, n = 1.024e6, 1 << 16
+    x = _capture(scos.sim_source(fs, 100e6, tones=[(64e3, -25.0)], noise_dbm=None,
+                                 band=[(100.256e6, -30.0), (99e6, -10.0)]), n)
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft(x))) ** 2 / n ** 2 / 50
+    bins = np.flatnonzero(spectrum > 1e-12)
+    assert list((bins - n // 2) * fs / n) == [64e3, 256e3]  # 99 MHz is outside the span
+    np.testing.assert_allclose(10 * np.log10(spectrum[bins]) + 30, [-25.0, -30.0], atol=0.01)

@@ -260,18 +260,19 @@ class sim_source(gr.hier_block2):
 
     ``tones``: list of (offset from centre in Hz, power in dBm); ``noise_dbm``: total noise
     power over the whole sample rate (None: no noise); ``throttle``: pace the output at
-    ``samp_rate`` (real time); ``seed``: the noise's seed.
+    ``samp_rate`` (real time); ``seed``: the noise's seed; ``band``: more tones as (absolute
+    frequency in Hz, dBm), added at ``frequency - center_freq`` when within the span.
     """
 
     def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6,
                  tones: Sequence[tuple[float, float]] | None = ((1e6, -40.0),), noise_dbm: float | None = -60.0,
-                 throttle: bool = False, seed: int = 0):
+                 throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = ()):
         gr.hier_block2.__init__(self, "scos_sim_source", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         samp_rate = float(samp_rate)
         if not samp_rate > 0:
             raise RadioError(f"sim radio: sample rate must be > 0, not {samp_rate}")
-        tones = [(float(f), float(p)) for f, p in (tones or [])]
+        tones = [(float(f), float(p)) for f, p in (tones or [])] + band_tones(band or [], samp_rate, float(center_freq))
         self.samp_rate, self.center_freq = samp_rate, float(center_freq)
         self.tones, self.noise_dbm, self.seed = tones, noise_dbm, int(seed)
 
@@ -396,8 +397,7 @@ class radio_source(gr.hier_block2):
             _count_construction(self.args, options.pop("fail_every", None))
             options.pop("retune_garbage", None)  # this radio is never retuned while running
             if "band" in options:  # absolute tones replace the default tone, like explicit tones
-                options["tones"] = options.get("tones", []) + band_tones(
-                    options.pop("band"), self.samp_rate, self.center_freq)
+                options.setdefault("tones", [])
             self.driver = "sim"
             low, high = SIM_FREQUENCY_RANGE
             if not low <= self.center_freq <= high:
