@@ -151,3 +151,15 @@ def test_survey_through_an_osmosdr_device_retunes_it_per_step(tmp_path):
         power = 10 * np.log10((10 ** (spectrum[N // 2 + 195:N // 2 + 206] / 10)).sum())
         assert abs(power + 40.0) < 0.1
     assert meta["global"]["scos-gr:dropped_samples"] == 0
+
+
+def test_the_survey_is_calibrated_at_the_band_centre(tmp_path, monkeypatch):
+    table = tmp_path / "cal.yml"
+    table.write_text("points:\n  - {frequency: 600e6, gain_db: 10.0}\n  - {frequency: 904e6, gain_db: 2.0}\n")
+    monkeypatch.setenv("SCOS_CALIBRATION_FILE", str(table))
+    [rec] = survey(tmp_path, num_ffts=10).recordings
+    calibration = json.loads(rec.meta_path.read_text())["global"]["scos-gr:calibration"]
+    assert calibration["frequency"] == 752e6 and calibration["gain_db"] == pytest.approx(6.0)
+    found, _ = found_tones(rec.meta_path)
+    for (_, power), (_, got) in zip(TONES, found):
+        assert got == pytest.approx(power - 6.0, abs=0.5)  # referred to the antenna: minus the 6 dB gain
