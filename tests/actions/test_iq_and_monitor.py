@@ -62,6 +62,22 @@ def test_monitor_radio_passes_on_a_healthy_radio_and_records_nothing(run, tmp_pa
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
+def test_monitor_radio_thresholds_are_catalogue_parameters(tmp_path):
+    from dataclasses import replace
+
+    from scos_gr.flowgraphs.catalogue import load_catalogue
+
+    action = load_catalogue()["monitor_radio"]
+    assert {k: action.parameters[k] for k in ("min_dbm", "max_dbm", "min_rate_ratio")} == {
+        "min_dbm": -100.0, "max_dbm": 0.0, "min_rate_ratio": 0.9}
+    strict = replace(action, parameters={**action.parameters, "max_dbm": -45.0, "num_samples": 200_000})
+    with pytest.raises(RadioFailure, match=r"input level -40\.0 dBm outside \[-100, -45\] dBm"):
+        run_action(strict, radio="sim", output_dir=tmp_path / "out", basename="m_1", cache_dir=tmp_path / "cache")
+    slow = replace(action, parameters={**action.parameters, "min_rate_ratio": 1000.0, "num_samples": 200_000})
+    with pytest.raises(RadioFailure, match=r"sample rate .* MS/s below 1000 x 15.36 MS/s"):
+        run_action(slow, radio="sim", output_dir=tmp_path / "out", basename="m_2", cache_dir=tmp_path / "cache")
+
+
 def test_monitor_radio_fails_a_dead_radio_with_the_reason(run):
     with pytest.raises(RadioFailure, match=r"input level -1[0-9][0-9]\.\d dBm outside \[-100, 0\]") as e:
         run("monitor_radio", radio="sim,noise_dbm=-150,tones=0:-150")
