@@ -19,7 +19,7 @@ from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream
 
 from .web import (
     ApiError, api_route, detail, entry_name_filter, forbidden, json_body, may_change, may_see_entry_name,
-    not_found, page_bounds, url,
+    not_found, page_bounds, paginate, url,
 )
 
 
@@ -121,7 +121,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             items.append({"schedule_entry": url(f"/schedule/{row.entry_name}/"),
                           "acquisitions_available": row.n,
                           "url": url(f"/acquisitions/{row.entry_name}/")})
-        return json_body(items)
+        return json_body(paginate(items))
 
     @app.delete("/api/v1/acquisitions/")
     @api_route
@@ -235,7 +235,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
                 continue
             items.append({"schedule_entry": url(f"/schedule/{row.entry_name}/"), "tasks": row.n,
                           "failures": int(row.failed or 0), "url": url(f"/tasks/{row.entry_name}/")})
-        return json_body(items)
+        return json_body(paginate(items))
 
     def acquired_ids(entry: str) -> set[int]:
         return {r.task_id for r in A.select(A.task_id).where(A.entry_name == entry)}

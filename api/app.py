@@ -63,6 +63,12 @@ def make_app(settings: Settings) -> bottle.Bottle:
     def error_500(err):
         return _json_error(500, "Internal server error")
 
+    def any_other_error(err: bottle.HTTPError) -> str:
+        """Errors Bottle raises itself (413, 400 on a broken body...) are JSON like ours."""
+        return _json_error(err.status_code, str(err.body or err.status_line))
+
+    app.default_error_handler = any_other_error
+
     return CanonicalPaths(app)
 
 

@@ -67,6 +67,25 @@ def ensure_first_user(settings: Settings) -> None:
     print(token, flush=True)
 
 
+def start_scheduler(settings: Settings) -> Any:
+    """The scheduler running in a thread of this process, or None when this build has none.
+
+    Imported lazily: the web layer must not depend on the scheduler's (heavier) modules, and an
+    API-only install still serves (``/status`` then shows the scheduler as dead).
+    Raises what ``start_in_background`` raises (``SchedulerLockError``: another one runs).
+    """
+    try:
+        from scos_gr.scheduler import service
+    except ImportError as exc:
+        logging.getLogger("scos_gr.api").warning("no scheduler in this build (%s); serving the API only", exc)
+        return None
+    start = getattr(service, "start_in_background", None)
+    if start is None:
+        logging.getLogger("scos_gr.api").warning("scheduler has no start_in_background; serving the API only")
+        return None
+    return start(settings)
+
+
 def serve(settings: Settings, with_scheduler: bool = True) -> int:
     import waitress
 
@@ -75,11 +94,11 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
     ensure_first_user(settings)
     scheduler = None
     if with_scheduler:
-        from scos_gr.scheduler import service
-
         try:
-            scheduler = service.start_in_background(settings)
-        except service.SchedulerLockError as exc:
+            scheduler = start_scheduler(settings)
+        except Exception as exc:  # SchedulerLockError (another one runs) or a broken start: say so, stop
+            if type(exc).__name__ != "SchedulerLockError":
+                logging.getLogger("scos_gr.api").exception("the scheduler could not start")
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return 1
     # SIGTERM (systemd, docker, tests) stops cleanly: the scheduler frees its lock and its worker

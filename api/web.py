@@ -81,12 +81,18 @@ def read_json_object() -> dict[str, Any]:
 
 # -- authentication ------------------------------------------------------------------------------
 def token_from_request() -> Optional[str]:
-    header = bottle.request.get_header("Authorization", "")
+    """The key of ``Authorization: Token <key>`` or ``Token: <key>``.
+
+    Read from the raw WSGI environ: Bottle's header dict re-decodes values as UTF-8 and raises on
+    other bytes, and a garbled header must be an invalid token (401), never a 500.
+    """
+    environ = bottle.request.environ
+    header = environ.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, key = header.strip().partition(" ")
         if scheme.lower() == "token" and key.strip():
             return key.strip()
-    key = bottle.request.get_header("Token", "")
+    key = environ.get("HTTP_TOKEN", "")
     return key.strip() or None
 
 
@@ -111,6 +117,9 @@ def api_route(handler: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with store.database.connection_context():
                 user = authenticate()
+                if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
+                    # no name can hold a NUL (PostgreSQL cannot even compare one): it does not exist
+                    raise not_found()
                 return handler(user, *args, **kwargs)
         except ApiError as err:
             return json_body(err.body, err.status, err.headers)

@@ -6,6 +6,7 @@ scheduler makes them. One server per backend for the module; each test uses its 
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 import time
@@ -63,6 +64,32 @@ def test_every_endpoint_needs_a_token(bind, path):
     r = bind.get(path, token="not-a-token")
     assert r.status == 401 and r.json() == {"detail": "Invalid token."}
     assert r.headers["www-authenticate"] == "Token"
+
+
+def test_writes_need_a_token_too(bind):
+    r = bind.post(f"{API}/schedule/", {"name": name(), "action": "logger"}, token=None)
+    assert r.status == 401 and r.headers["www-authenticate"] == "Token"
+    assert r.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_a_token_header_that_is_not_utf8_is_an_invalid_token(bind):
+    # http.client sends str headers as latin-1: b"Token \xe9t\xe9" is not UTF-8
+    for header in ({"Authorization": "Token \u00e9t\u00e9"}, {"Token": "\u00e9t\u00e9"}):
+        r = bind.get(f"{API}/", token=None, headers=header)
+        assert r.status == 401 and r.json() == {"detail": "Invalid token."}, (header, r)
+        assert r.headers["www-authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("path", ["/schedule/a%00b/", "/acquisitions/a%00b/", "/acquisitions/a%00b/1/",
+                                  "/acquisitions/a%00b/1/archive", "/tasks/a%00b/", "/tasks/a%00b/1/",
+                                  "/users/a%00b/"])
+def test_a_name_that_cannot_exist_is_404_not_500(bind, path):
+    # PostgreSQL refuses NUL in a string literal; such a name is simply not there
+    r = bind.get(API + path)
+    assert r.status == 404 and r.json() == {"detail": "Not found."}, r
+    if path.startswith("/schedule/"):
+        assert bind.request("PATCH", API + path, {"priority": 1}).status == 404
+        assert bind.request("DELETE", API + path).status == 404
 
 
 def test_both_token_header_forms_are_accepted(bind):
@@ -260,6 +287,9 @@ def test_acquisition_lists_details_and_method_rules(bind):
     overview = bind.get(f"{API}/acquisitions/").json()
     assert {"schedule_entry": bind.url(f"{API}/schedule/{e}/"), "acquisitions_available": 3,
             "url": bind.url(f"{API}/acquisitions/{e}/")} in overview
+    everything = bind.get(f"{API}/acquisitions/").json()
+    assert bind.get(f"{API}/acquisitions/?limit=1&offset=1").json() == everything[1:2]
+    assert bind.get(f"{API}/acquisitions/?offset=x").status == 400
     listing = bind.get(f"{API}/acquisitions/{e}/").json()
     assert [a["task_id"] for a in listing] == [1, 2, 3]
     assert bind.get(f"{API}/acquisitions/{e}/?limit=1&offset=1").json()[0]["task_id"] == 2
@@ -293,6 +323,9 @@ def test_the_archive_is_a_sigmf_archive_with_the_spec_headers(bind, tmp_path):
     path.write_bytes(r.body)
     rec = sigmffile.fromarchive(str(path))
     assert rec.get_global_field("core:sha512") == acq.sha512
+    with tarfile.open(fileobj=io.BytesIO(r.body)) as tar:
+        data = tar.extractfile(f"{e}_7/{e}_7.sigmf-data").read()
+    assert hashlib.sha512(data).hexdigest() == acq.sha512 and len(data) == acq.data_bytes
     assert rec.validate() is None
     assert bind.get(f"{API}/acquisitions/{e}/7/archive").body == r.body  # byte-identical reads
     add_acquisition(bind.data_dir, e, 8)
@@ -327,6 +360,54 @@ def test_status_without_a_scheduler_is_dead_and_shows_the_queue(bind):
     assert status["disk"]["free_bytes"] > 0
 
 
+def test_status_reads_the_schedulers_heartbeat_from_the_store(bind):
+    secret = post_entry(bind, is_private=True).json()["name"]
+    S = store.SchedulerState
+    try:
+        with store.database.connection_context():
+            S.delete().execute()
+            S.create(id=1, state="idle", heartbeat=time.time(), started=time.time() - 30, owner="test-lock",
+                     radio_args="sim", radio_driver="sim", radio_healthy=False, radio_detail="level -200 dBm")
+        status = bind.get(f"{API}/status").json()
+        assert status["scheduler"] == "idle" and 29 <= status["uptime_s"] <= 60
+        assert status["radio"] == {"driver": "sim", "args": "sim", "healthy": False, "detail": "level -200 dBm"}
+        with store.database.connection_context():
+            S.update(state="running", heartbeat=time.time(), current_entry=secret, current_task_id=4).execute()
+        status = bind.get(f"{API}/status").json()
+        assert status["scheduler"] == "running"
+        assert status["current_task"] == {"schedule_entry": bind.url(f"{API}/schedule/{secret}/"), "task_id": 4}
+        hidden = bind.get(f"{API}/status", token=bind.user_token).json()
+        assert hidden["scheduler"] == "running" and "current_task" not in hidden  # private: admins only
+        with store.database.connection_context():  # a loop that stopped beating is dead
+            S.update(heartbeat=time.time() - 60).execute()
+        assert bind.get(f"{API}/status").json()["scheduler"] == "dead"
+    finally:
+        with store.database.connection_context():
+            S.delete().execute()
+
+
+def test_capabilities_take_the_frequency_range_the_worker_measured(bind):
+    from gnuradio.scos.radio import SIM_FREQUENCY_RANGE  # the test may import GNU Radio; the server not
+
+    S = store.SchedulerState
+    caps = bind.get(f"{API}/capabilities/").json()
+    assert (caps["minimum_frequency"], caps["maximum_frequency"]) == tuple(SIM_FREQUENCY_RANGE)
+    try:
+        with store.database.connection_context():
+            S.delete().execute()
+            S.create(id=1, state="stopped", radio_args="sim", radio_driver="sim",
+                     radio_min_frequency=24e6, radio_max_frequency=1.766e9)
+        caps = bind.get(f"{API}/capabilities/").json()
+        assert (caps["minimum_frequency"], caps["maximum_frequency"]) == (24e6, 1.766e9)
+        with store.database.connection_context():  # measured for another radio: not ours
+            S.update(radio_args="rtl=0").execute()
+        caps = bind.get(f"{API}/capabilities/").json()
+        assert (caps["minimum_frequency"], caps["maximum_frequency"]) == tuple(SIM_FREQUENCY_RANGE)
+    finally:
+        with store.database.connection_context():
+            S.delete().execute()
+
+
 def test_users_admin_sees_all_a_user_only_itself(bind):
     everyone = bind.get(f"{API}/users/").json()
     assert len(everyone) >= 3 and {"url", "name", "is_admin", "schedule_entries"} <= set(everyone[0])
@@ -348,6 +429,18 @@ def test_tasks_log_links_acquisitions(bind):
     assert tasks[1]["acquisition"] is None and tasks[1]["detail"] == "radio 'sim' failed"
     assert bind.get(f"{API}/tasks/{e}/2/").json()["status"] == "failure"
     assert bind.get(f"{API}/tasks/{e}/3/").status == 404
+
+
+def test_each_request_is_logged_once(bind):
+    nonce = uuid.uuid4().hex
+    bind.get(f"{API}/users/me/?n={nonce}")
+    bind.get(f"{API}/users/me/?n={nonce}", token=None)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and bind.log().count(nonce) < 2:
+        time.sleep(0.05)
+    lines = [line for line in bind.log().splitlines() if nonce in line]
+    assert len(lines) == 2, lines
+    assert f'"GET {API}/users/me/?n={nonce}" 200' in lines[0] and f'" 401' in lines[1]
 
 
 def test_the_openapi_document_is_served_and_valid(bind):

@@ -1,0 +1,22 @@
+"""`serve` starts the scheduler through a lazy import and keeps serving when there is none."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from scos_gr.api import server
+
+
+def test_no_scheduler_module_means_api_only_with_a_log_line(settings, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "scos_gr.scheduler.service", None)  # import now raises ImportError
+    with caplog.at_level(logging.WARNING, logger="scos_gr.api"):
+        assert server.start_scheduler(settings) is None
+    assert "serving the API only" in caplog.text
+
+
+def test_the_scheduler_is_started_through_start_in_background(settings, monkeypatch):
+    from scos_gr.scheduler import service
+
+    started = []
+    monkeypatch.setattr(service, "start_in_background", lambda s: started.append(s) or "handle")
+    assert server.start_scheduler(settings) == "handle" and started == [settings]
