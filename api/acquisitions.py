@@ -25,6 +25,8 @@ from .web import (
 
 #: task ids are 32-bit integers in the store; a larger id in a URL simply does not exist
 MAX_TASK_ID = 2**31 - 1
+#: archive chunk: below the web server's per-connection output watermark margin (see server.py)
+ARCHIVE_CHUNK = 256 << 10
 
 
 def acquisition_url(entry: str, task_id: int) -> str:
@@ -96,7 +98,7 @@ def _archive_response(settings: Settings, rows: list[store.Acquisition], filenam
                              meta_path=settings.data_dir / r.meta_path,
                              data_path=settings.data_dir / r.data_path) for r in rows]
     try:
-        stream = ArchiveStream(members)
+        stream = ArchiveStream(members, chunk_size=ARCHIVE_CHUNK)
     except FileNotFoundError as exc:
         raise detail(404, f"recording file missing: {Path(str(exc.filename or exc)).name}") from None
     bottle.response.status = 200

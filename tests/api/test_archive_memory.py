@@ -1,9 +1,11 @@
-"""Downloading a >= 500 MB recording keeps the server's memory flat (the tar is streamed)."""
+"""Downloading a >= 500 MB recording keeps the server's memory flat and copies nothing to a temporary
+file (the tar is streamed from the recording's files)."""
 from __future__ import annotations
 
 import hashlib
 import http.client
 import json
+import os
 import tarfile
 import time
 
@@ -20,6 +22,19 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+def deleted_files(pid: int) -> set[str]:
+    """Files the process holds open that have no name (temporary files: a copy of the response)."""
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith("(deleted)"):
+            out.add(target)
+    return out
 
 
 def test_a_512_mib_archive_streams_with_flat_server_memory(tmp_path):
@@ -50,6 +65,7 @@ def test_a_512_mib_archive_streams_with_flat_server_memory(tmp_path):
         length = int(resp.getheader("Content-Length"))
         counted = _Counting(resp)
         peak, digests, sizes, metadata = before, {}, {}, None
+        spooled: set[str] = set()
         # read the body as the tar stream it is, hashing each member while sampling the server's RSS
         with tarfile.open(fileobj=counted, mode="r|") as tar:
             for member in tar:
@@ -62,6 +78,7 @@ def test_a_512_mib_archive_streams_with_flat_server_memory(tmp_path):
                     if member.name.endswith(".sigmf-meta"):
                         metadata = (metadata or b"") + chunk
                     peak = max(peak, rss_kib(pid))
+                    spooled |= deleted_files(pid)
                 digests[member.name], sizes[member.name] = digest.hexdigest(), size
         counted.drain()
         conn.close()
@@ -69,6 +86,7 @@ def test_a_512_mib_archive_streams_with_flat_server_memory(tmp_path):
         growth_mb = (peak - before) / 1024
         print(f"server RSS {before / 1024:.1f} MB before, peak growth {growth_mb:.1f} MB over {length >> 20} MiB")
         assert growth_mb < 20, f"server RSS grew by {growth_mb:.1f} MB while streaming {SIZE >> 20} MiB"
+        assert not spooled, f"the server spooled the response to temporary files: {spooled}"
         assert sorted(digests) == ["big_1/big_1.sigmf-data", "big_1/big_1.sigmf-meta"]
         assert sizes["big_1/big_1.sigmf-data"] == SIZE
         # the data member that came over the socket hashes to the metadata's core:sha512
