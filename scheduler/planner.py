@@ -14,6 +14,15 @@ Rules (spec, "Scheduler semantics" and "PUT/PATCH"):
 - Due tasks run in the order (time, priority, entry name); lower priority values run first.
 - After a run the entry's next time is the next grid time after the one that ran
   (:func:`advance`); None, and the entry inactive, when no run is left.
+- An active entry with no run left (``next_task_time`` None or at/after ``stop``, e.g. after a
+  PATCH of ``stop``) is finished (:func:`is_finished`): the loop deactivates it, and it never
+  shows in the queue nor wakes the loop (:func:`next_wake`).
+
+Who plans: ``next_task_time`` is computed where the entry is written. The API calls
+:func:`first_task_time` on POST and :func:`replan` on PUT/PATCH (same transaction as the
+write); the loop only reads it, advances it after each run (:func:`advance`, in the transaction
+that takes the task id) and retires finished entries. So there is one writer per event and no
+"has this row changed?" polling: the loop re-reads every active entry each time it wakes.
 """
 from __future__ import annotations
 
@@ -97,6 +106,23 @@ def latest_due(entry: EntryPlan, now: int) -> Optional[int]:
     return latest
 
 
+def is_finished(entry: EntryPlan) -> bool:
+    """True for an active entry that has no run left (the loop then marks it inactive)."""
+    if not entry.is_active:
+        return False
+    return entry.next_task_time is None or (entry.stop is not None and entry.next_task_time >= entry.stop)
+
+
+def next_wake(entries: Iterable[EntryPlan], now: int) -> Optional[int]:
+    """The earliest time after ``now`` at which a task of ``entries`` becomes due, or None.
+
+    Entries due already, inactive or finished are left out: they must not make the loop spin.
+    """
+    times = [e.next_task_time for e in entries
+             if e.is_active and not is_finished(e) and e.next_task_time is not None and e.next_task_time > now]
+    return min(times) if times else None
+
+
 def due_tasks(entries: Iterable[EntryPlan], now: int) -> list[DueTask]:
     """Every task due at ``now``, one per entry at most, in the order they must run."""
     tasks = []
@@ -130,9 +156,11 @@ def task_queue(entries: Sequence[EntryPlan], now: int) -> list[DueTask]:
     horizon = queue_horizon(entries, now)
     queue: list[DueTask] = []
     for entry in entries:
-        if not entry.is_active or entry.next_task_time is None:
+        if not entry.is_active or is_finished(entry):
             continue
-        t: Optional[int] = latest_due(entry, now) if entry.next_task_time <= now else entry.next_task_time
+        first = entry.next_task_time
+        assert first is not None  # not finished
+        t: Optional[int] = latest_due(entry, now) if first <= now else first
         while t is not None and t <= horizon:
             queue.append(DueTask(entry.name, entry.action, entry.priority, t))
             t = advance(entry, t)

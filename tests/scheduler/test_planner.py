@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from scos_gr.scheduler.planner import (
-    EntryPlan, advance, due_tasks, first_task_time, latest_due, queue_horizon, replan, task_queue,
+    EntryPlan, advance, due_tasks, first_task_time, is_finished, latest_due, next_wake, queue_horizon, replan,
+    task_queue,
 )
 
 T0 = 1_800_000_000
@@ -115,3 +116,25 @@ def test_a_patched_entry_is_planned_from_its_new_values():
     assert patched.next_task_time == T0 + 12
     assert due_tasks([patched], T0 + 11) == []
     assert due_tasks([patched], T0 + 12)[0].time == T0 + 12
+
+
+def test_an_entry_whose_next_time_is_at_or_after_stop_is_finished_and_never_queued():
+    # e.g. PATCH moved stop before the stored next_task_time
+    stale = entry("stale", interval=10, next_time=T0 + 20, stop=T0 + 15)
+    done = entry("done", interval=10, next_time=None)
+    live = entry("live", interval=10, stop=T0 + 15)
+    assert is_finished(stale) and is_finished(done) and not is_finished(live)
+    assert not is_finished(replace(stale, is_active=False))  # already retired
+    assert due_tasks([stale, done], T0 + 100) == []
+    assert [t.entry_name for t in task_queue([stale, done, live], T0)] == ["live", "live"]
+
+
+def test_the_loop_wakes_for_the_earliest_future_run_only():
+    soon = entry("soon", start=T0 + 3)
+    later = entry("later", start=T0 + 7, interval=5)
+    due_now = entry("due", start=T0 - 4)
+    stale = entry("stale", interval=10, next_time=T0 + 1, stop=T0 + 1)
+    off = entry("off", start=T0 + 1, active=False)
+    assert next_wake([later, soon, due_now, stale, off], T0) == T0 + 3
+    assert next_wake([later, due_now], T0) == T0 + 7
+    assert next_wake([due_now, stale, off], T0) is None
