@@ -174,6 +174,19 @@ def open_database(url: str) -> peewee.Database:
     return _connect_url(url)
 
 
+def write_transaction() -> Any:
+    """A transaction for a read-then-write; on SQLite it takes the write lock at BEGIN (IMMEDIATE).
+
+    A deferred SQLite transaction that reads and then writes cannot wait for a concurrent writer
+    (the busy timeout does not cover that upgrade in WAL mode): it fails at once with "database
+    is locked". Taking the lock first makes it wait its turn. PostgreSQL needs nothing special.
+    """
+    db = database.obj
+    if isinstance(db, peewee.SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return database.atomic()
+
+
 def init_store(url: str) -> peewee.Database:
     """Bind the models to ``url``, create missing tables and add missing columns."""
     db = open_database(url)
