@@ -210,15 +210,39 @@ class Scheduler:
 
     def _sleep_time(self) -> float:
         """Until the next due time (so tasks start on time), at most MAX_SLEEP_S."""
-        upcoming = [e.next_task_time for e in self._entries() if e.next_task_time is not None]
-        if not upcoming:
+        wake = planner.next_wake(self._entries(), int(time.time()))
+        if wake is None:
             return MAX_SLEEP_S
-        return max(0.0, min(MAX_SLEEP_S, min(upcoming) - time.time()))
+        return max(0.0, min(MAX_SLEEP_S, wake - time.time()))
+
+    def retire_finished(self, entries: list[planner.EntryPlan]) -> list[str]:
+        """Mark inactive the active entries with no run left (e.g. stop moved before their next run).
+
+        Conditional on the row still holding what was read, so a concurrent PATCH wins.
+        """
+        E = store.ScheduleEntry
+        retired = []
+        for entry in entries:
+            if not planner.is_finished(entry):
+                continue
+            with store.database.connection_context():
+                changed = (E.update(is_active=False, next_task_time=None)
+                           .where((E.name == entry.name) & (E.is_active == True)  # noqa: E712
+                                  & ((E.next_task_time == entry.next_task_time) if entry.next_task_time is not None
+                                     else E.next_task_time.is_null())
+                                  & ((E.stop == entry.stop) if entry.stop is not None else E.stop.is_null()))
+                           .execute())
+            if changed:
+                log.info("schedule entry %s has no run left; now inactive", entry.name)
+                retired.append(entry.name)
+        return retired
 
     def run_due_tasks(self) -> int:
         """Run every task due now, in order; return how many ran."""
         now = int(time.time())
-        due = planner.due_tasks(self._entries(), now)
+        entries = self._entries()
+        self.retire_finished(entries)
+        due = planner.due_tasks(entries, now)
         ran = 0
         for task in due:
             if self._stop.is_set():

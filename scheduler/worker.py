@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
 
     hello: dict[str, Any] = {"ready": True, "prepared": []}
     try:
-        hello["prepared"] = runner.warm_up(cache_dir=settings.flowgraph_cache_dir)
+        hello["prepared"] = runner.warm_up(_catalogue(settings), cache_dir=settings.flowgraph_cache_dir)
     except Exception as exc:  # a broken catalogue entry must not stop the other actions
         hello["warning"] = f"{type(exc).__name__}: {exc}"
     try:  # open the radio once: a missing or busy device shows in /status before the first task
@@ -69,15 +68,31 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
             return
         if request.get("kind") == "stop":
             return
-        if request.get("kind") == "crash":  # for tests of the crash path only
-            os._exit(3)
         conn.send(_run(request, settings, runner))
 
 
+def _catalogue(settings: Settings) -> dict[str, Any]:
+    """The catalogue named by the settings (re-read by load_catalogue when the file changes)."""
+    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
+
+    return load_catalogue(settings.actions_file or DEFAULT_CATALOGUE)
+
+
 def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, Any]:
+    from scos_gr.calibration import CalibrationError, load_calibration
+
     try:
+        action = _catalogue(settings).get(request["action"])
+        if action is None:
+            return {"ok": False, "error": f"unknown action {request['action']!r} (not in the catalogue)",
+                    "radio_failure": False}
+        try:
+            calibration = load_calibration(settings.calibration_file)
+        except CalibrationError as exc:
+            return {"ok": False, "error": f"calibration: {exc}", "radio_failure": False}
         result = runner.run_action(
-            request["action"],
+            action,
+            calibration=calibration,
             radio=settings.radio,
             output_dir=Path(request["output_dir"]),
             basename=request["basename"],
@@ -90,7 +105,6 @@ def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, 
     except Exception as exc:  # never let a surprise kill the worker silently
         log.error("task failed unexpectedly:\n%s", traceback.format_exc())
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "radio_failure": False}
-    action = runner.load_catalogue().get(request["action"])
     return {
         "ok": True,
         "radio_ok": action is not None and action.kind != "log",  # the radio delivered: it is healthy
@@ -116,6 +130,8 @@ class Worker:
         self.radio_info: Optional[dict[str, Any]] = None
         self.radio_error: Optional[str] = None
         self.starts = 0
+        #: seconds beyond a task's timeout before the worker counts as hung (tests shorten it)
+        self.hang_margin_s = HANG_MARGIN_S
 
     @property
     def pid(self) -> Optional[int]:
@@ -156,7 +172,7 @@ class Worker:
         """Run one task; a dead or hung worker becomes a failed outcome and a fresh worker."""
         self.ensure_started()
         assert self._conn is not None and self._process is not None
-        timeout = float(request.get("timeout_s", self.settings.task_timeout_s)) + HANG_MARGIN_S
+        timeout = float(request.get("timeout_s", self.settings.task_timeout_s)) + self.hang_margin_s
         try:
             self._conn.send(request)
             if not self._conn.poll(timeout):
@@ -180,10 +196,6 @@ class Worker:
             log=str(reply.get("log", "")),
             capture_seconds=float(reply.get("capture_seconds", 0.0)),
         )
-
-    def crash_for_test(self) -> None:
-        assert self._conn is not None
-        self._conn.send({"kind": "crash"})
 
     def stop(self) -> None:
         if self._process is None:

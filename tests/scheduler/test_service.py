@@ -6,6 +6,8 @@ task ids, recorded outcomes, failures, a crashed worker, recovery after a crash,
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -15,6 +17,7 @@ import pytest
 from scos_gr import store
 from scos_gr.config import load_settings
 from scos_gr.scheduler.service import Scheduler, SchedulerLockError
+from tests.flowgraphs.grc_factory import write_stock_flowgraph
 
 
 @pytest.fixture
@@ -128,30 +131,101 @@ def test_a_radio_failure_fails_only_its_task_and_leaves_no_file(make_settings):
     assert state.radio_healthy  # task 3 succeeded after the failure
 
 
-def test_a_crashed_worker_fails_its_task_and_the_next_task_succeeds(make_settings):
-    settings = make_settings()
+@pytest.fixture
+def stock_catalogue(tmp_path):
+    """A catalogue of stock-block flowgraphs (fast warm-up): `slow` runs ~4 s, `quick` at once."""
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    write_stock_flowgraph(folder / "slow.grc", "slow_fg", num_items="4000", throttled=True)
+    write_stock_flowgraph(folder / "quick.grc", "quick_fg", num_items="1000")
+    (folder / "actions.yml").write_text(
+        "actions:\n"
+        "  logger: {kind: log, summary: log}\n"
+        "  slow: {summary: slow, flowgraph: slow.grc, records: false}\n"
+        "  quick: {summary: quick, flowgraph: quick.grc, records: false}\n")
+    return folder / "actions.yml"
+
+
+def state_row():
+    with store.database.connection_context():
+        return store.SchedulerState.get_by_id(1)
+
+
+def running(name):
+    return lambda: state_row().state == "running" and state_row().current_entry == name
+
+
+def test_the_logger_action_logs_and_records_nothing(make_settings, stock_catalogue):
+    settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
     store.init_store(settings.database_url)
     with Running(settings) as scheduler:
-        assert wait_until(lambda: scheduler.worker.pid is not None, 60)
-        first_pid = scheduler.worker.pid
-        real_run = scheduler.worker.run
+        assert sorted(scheduler.worker.prepared) == ["quick", "slow"]  # warm-up compiled the catalogue
+        add_entry("note", action="logger", interval=1, start=int(time.time()) + 1, stop=int(time.time()) + 3)
+        assert wait_until(finished("note", 2), 30)
+    tasks = tasks_of("note")
+    assert [(t.task_id, t.status) for t in tasks] == [(1, "success"), (2, "success")]
+    assert "task 2 of 'note'" in tasks[1].detail
+    assert acquisitions_of("note") == [] and not (settings.acquisitions_dir / "note").exists()
 
-        crashed = []
 
-        def crash_once(request):
-            if not crashed:  # the worker exits mid-task, as a segfaulting driver would
-                crashed.append(True)
-                scheduler.worker.crash_for_test()
-            return real_run(request)
-
-        scheduler.worker.run = crash_once
+def test_a_worker_killed_mid_task_fails_that_task_and_the_next_task_succeeds(make_settings, stock_catalogue):
+    settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
+    store.init_store(settings.database_url)
+    with Running(settings) as scheduler:
         now = int(time.time())
-        add_entry("crashy", start=now + 1, interval=1, stop=now + 3)
-        assert wait_until(finished("crashy", 2), 90)
-    tasks = tasks_of("crashy")
-    assert tasks[0].status == "failure" and "crashed" in tasks[0].detail
-    assert tasks[1].status == "success", tasks[1].detail
-    assert scheduler.worker.starts >= 2 and first_pid is not None
+        add_entry("victim", action="slow", start=now + 1)
+        add_entry("after", action="quick", start=now + 2)
+        assert wait_until(running("victim"), 30)
+        first_pid = scheduler.worker.pid
+        os.kill(first_pid, signal.SIGKILL)  # as a segfaulting driver would
+        assert wait_until(finished("after", 1), 60)
+        second_pid = scheduler.worker.pid
+    [victim], [after] = tasks_of("victim"), tasks_of("after")
+    assert victim.status == "failure" and "crashed" in victim.detail and "signal 9" in victim.detail
+    assert after.status == "success", after.detail
+    assert second_pid not in (None, first_pid) and scheduler.worker.starts == 2
+
+
+def test_a_hung_worker_is_killed_its_task_fails_and_the_next_task_succeeds(make_settings, stock_catalogue):
+    settings = make_settings(SCOS_ACTIONS=str(stock_catalogue), SCOS_TASK_TIMEOUT="2")
+    store.init_store(settings.database_url)
+    with Running(settings) as scheduler:
+        scheduler.worker.hang_margin_s = 0.5
+        now = int(time.time())
+        add_entry("stuck", action="slow", start=now + 1)
+        add_entry("after", action="quick", start=now + 2)
+        assert wait_until(running("stuck"), 30)
+        first_pid = scheduler.worker.pid
+        os.kill(first_pid, signal.SIGSTOP)  # alive but answering nothing, as a wedged driver
+        started = time.monotonic()
+        assert wait_until(finished("stuck", 1), 30)
+        waited = time.monotonic() - started
+        assert wait_until(finished("after", 1), 60)
+    [stuck], [after] = tasks_of("stuck"), tasks_of("after")
+    assert stuck.status == "failure" and "hung" in stuck.detail, stuck.detail
+    assert waited < 2 + 0.5 + 2  # the task timeout plus the margin, not more
+    assert after.status == "success", after.detail
+    assert scheduler.worker.starts == 2
+    with pytest.raises(ProcessLookupError):
+        os.kill(first_pid, 0)  # the hung worker was killed and reaped
+
+
+def test_an_entry_left_with_no_run_is_made_inactive_by_the_loop(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    now = int(time.time())
+    add_entry("cut-short", action="logger", start=now - 100, interval=10)
+    with store.database.connection_context():  # as after a PATCH that moved stop before the next run
+        store.ScheduleEntry.update(stop=now - 95, next_task_time=now - 90).execute()
+    add_entry("alive", action="logger", start=now + 3600, interval=10)
+    scheduler = Scheduler(settings)
+    assert scheduler.run_due_tasks() == 0  # nothing due: the worker is not even started
+    assert scheduler.worker.pid is None
+    with store.database.connection_context():
+        rows = {e.name: e for e in store.ScheduleEntry.select()}
+    assert not rows["cut-short"].is_active and rows["cut-short"].next_task_time is None
+    assert rows["alive"].is_active and rows["alive"].next_task_time == now + 3600
+    assert scheduler._sleep_time() == 1.0  # the finished entry no longer wakes the loop
 
 
 def test_recovery_fails_interrupted_tasks_and_removes_unrecorded_files(make_settings):
