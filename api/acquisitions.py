@@ -156,7 +156,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             raise not_found()
         if not may_change(user, store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == entry)):
             raise forbidden()
-        with store.database.atomic():
+        with store.write_transaction():
             A.delete().where(A.entry_name == entry).execute()
         _remove_files(settings, rows)
         bottle.response.status = 204

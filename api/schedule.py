@@ -11,6 +11,7 @@ import time
 from typing import Any, Optional
 
 import bottle
+import peewee
 
 from scos_gr import store
 from scos_gr.flowgraphs.catalogue import load_catalogue
@@ -227,9 +228,19 @@ def install(app: bottle.Bottle) -> None:
     @api_route
     def create_entry(user):
         body = read_json_object()
-        with store.database.atomic():
+        try:
+            entry = _create(body, user)
+        except peewee.IntegrityError:
+            # two requests for one new name at once: both passed the check, the unique index chose
+            if store.ScheduleEntry.select().where(store.ScheduleEntry.name == body.get("name")).exists():
+                raise ApiError(400, {"name": [NAME_TAKEN]}) from None
+            raise
+        return json_body(represent(entry), 201, {"Location": entry_url(entry.name)})
+
+    def _create(body: dict[str, Any], user: store.User) -> store.ScheduleEntry:
+        with store.write_transaction():
             fields = validate(body, user, creating=True, partial=False)
-            entry = store.ScheduleEntry.create(
+            return store.ScheduleEntry.create(
                 name=fields["name"],
                 action=fields["action"],
                 priority=fields.get("priority", DEFAULT_PRIORITY),
@@ -242,7 +253,6 @@ def install(app: bottle.Bottle) -> None:
                 next_task_time=planner.first_task_time(fields["start"], fields.get("stop"), fields.get("interval")),
                 next_task_id=1,
             )
-        return json_body(represent(entry), 201, {"Location": entry_url(entry.name)})
 
     @app.get("/api/v1/schedule/<name>/")
     @api_route
@@ -259,8 +269,10 @@ def install(app: bottle.Bottle) -> None:
         if not may_change(user, entry):
             raise forbidden()
         body = read_json_object()
-        with store.database.atomic():
-            entry = store.ScheduleEntry.get_by_id(entry.id)  # fresh, inside the transaction
+        with store.write_transaction():
+            entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.id == entry.id)  # fresh, in the transaction
+            if entry is None:  # deleted by a request that ran in between
+                raise not_found()
             fields = validate(body, user, creating=False, partial=partial, current=entry)
             if not partial:  # PUT: omitted optional fields take their defaults
                 fields.setdefault("priority", DEFAULT_PRIORITY)
@@ -303,7 +315,7 @@ def install(app: bottle.Bottle) -> None:
             raise not_found()
         if not may_change(user, entry):
             raise forbidden()
-        with store.database.atomic():
+        with store.write_transaction():
             acquisitions = list(store.Acquisition.select(store.Acquisition.task_id)
                                 .where(store.Acquisition.entry_name == name).order_by(store.Acquisition.task_id))
             if acquisitions:
