@@ -39,9 +39,11 @@ def _radio_driver(settings: Settings, state: store.SchedulerState | None) -> str
     return "sim" if settings.radio.strip().lower().startswith("sim") else "osmosdr"
 
 
-def _user_repr(user: store.User) -> dict[str, Any]:
+def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:
     entries = store.ScheduleEntry.select(store.ScheduleEntry.name).where(store.ScheduleEntry.owner == user) \
         .order_by(store.ScheduleEntry.name)
+    if not viewer.is_admin:  # an entry an admin made private is hidden from its owner too
+        entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
     return {"url": url(f"/users/{user.name}/"), "name": user.name, "is_admin": user.is_admin,
             "schedule_entries": [url(f"/schedule/{e.name}/") for e in entries]}
 
@@ -141,12 +143,12 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
     @api_route
     def users(user):
         rows = store.User.select().order_by(store.User.name) if user.is_admin else [user]
-        return json_body(paginate([_user_repr(u) for u in rows]))
+        return json_body(paginate([_user_repr(u, user) for u in rows]))
 
     @app.get("/api/v1/users/me/")
     @api_route
     def me(user):
-        return json_body(_user_repr(user))
+        return json_body(_user_repr(user, user))
 
     @app.get("/api/v1/users/<name>/")
     @api_route
@@ -156,4 +158,4 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
         other = store.User.get_or_none(store.User.name == name)
         if other is None:
             raise not_found()
-        return json_body(_user_repr(other))
+        return json_body(_user_repr(other, user))

@@ -279,6 +279,18 @@ def test_private_entries_are_invisible_to_non_admins_everywhere(bind):
     assert bind.request("DELETE", f"{API}/schedule/{secret}/", token=user).status == 404
 
 
+def test_an_entry_made_private_by_an_admin_is_hidden_from_its_owner_too(bind):
+    mine = post_entry(bind, token=bind.user_token).json()
+    me = bind.get(f"{API}/users/me/", token=bind.user_token).json()
+    assert mine["url"] in me["schedule_entries"]
+    assert bind.request("PATCH", f"{API}/schedule/{mine['name']}/", {"is_private": True}).status == 200
+    me = bind.get(f"{API}/users/me/", token=bind.user_token).json()
+    assert mine["url"] not in me["schedule_entries"]
+    assert bind.get(f"{API}/schedule/{mine['name']}/", token=bind.user_token).status == 404
+    assert bind.request("PATCH", f"{API}/schedule/{mine['name']}/", {"priority": 1}, token=bind.user_token).status == 404
+    assert mine["url"] in bind.get(f"{API}/users/{me['name']}/").json()["schedule_entries"]  # admin sees it
+
+
 # -- acquisitions and archives ---------------------------------------------------------------------
 def test_acquisition_lists_details_and_method_rules(bind):
     e = post_entry(bind, token=bind.user_token).json()["name"]
