@@ -169,6 +169,9 @@ def private_entry_names() -> set[str]:
             .where(store.ScheduleEntry.is_private == True)}  # noqa: E712
 
 
+PAGE_MAX = 2**53
+
+
 def page_bounds() -> tuple[int, Optional[int]]:
     """(offset, limit) of ``?limit=&offset=`` for lists paged in SQL."""
     query = bottle.request.query
@@ -182,7 +185,8 @@ def page_bounds() -> tuple[int, Optional[int]]:
         raise ApiError(400, {"offset": ["Ensure this value is greater than or equal to 0."]})
     if limit is not None and limit < 0:
         raise ApiError(400, {"limit": ["Ensure this value is greater than or equal to 0."]})
-    return offset, limit
+    # beyond 2**53 nothing changes what a page holds, and SQL integers are 64-bit: clamp
+    return min(offset, PAGE_MAX), None if limit is None else min(limit, PAGE_MAX)
 
 
 def paginate(items: list[Any]) -> list[Any]:

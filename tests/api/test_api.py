@@ -305,6 +305,10 @@ def test_acquisition_lists_details_and_method_rules(bind):
     listing = bind.get(f"{API}/acquisitions/{e}/").json()
     assert [a["task_id"] for a in listing] == [1, 2, 3]
     assert bind.get(f"{API}/acquisitions/{e}/?limit=1&offset=1").json()[0]["task_id"] == 2
+    huge = 10**20  # past any SQL integer: a page bound, not a 500
+    assert [a["task_id"] for a in bind.get(f"{API}/acquisitions/{e}/?limit={huge}").json()] == [1, 2, 3]
+    assert bind.get(f"{API}/acquisitions/{e}/?offset={huge}").json() == []
+    assert bind.get(f"{API}/tasks/{e}/?offset={huge}&limit={huge}").json() == []
     one = bind.get(f"{API}/acquisitions/{e}/2/").json()
     assert one["archive"] == bind.url(f"{API}/acquisitions/{e}/2/archive")
     assert one["sigmf_metadata"]["global"]["core:datatype"] == "rf32_le"
