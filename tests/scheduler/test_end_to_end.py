@@ -1,16 +1,24 @@
 """The scheduler end to end: `scos-gr serve` with its scheduler and the sim radio, driven over HTTP."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from sigmf import sigmffile
 
+from tests.flowgraphs.grc_factory import write_stock_flowgraph
 from tests.live_server import LiveServer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 API = "/api/v1"
 TONE_BIN = 512 + round(1e6 / (15.36e6 / 1024))
@@ -41,6 +49,20 @@ def integrated_tone_dbm(archive_path) -> float:
     mean = next(a for a in rec.get_annotations() if a["core:label"] == "mean")
     spectrum = data[mean["core:sample_start"]:][: mean["core:sample_count"]]
     return float(10 * np.log10((10 ** (spectrum[TONE_BIN - 5: TONE_BIN + 6] / 10)).sum()))
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The spawn-started worker processes of ``parent`` (not multiprocessing's resource tracker)."""
+    children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+    pids = []
+    for pid in children:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline:
+            pids.append(int(pid))
+    return pids
 
 
 @pytest.fixture
@@ -96,17 +118,40 @@ def test_a_radio_failure_fails_task_2_only_and_leaves_no_file(tmp_path):
         assert files == ["flaky_1.sigmf-data", "flaky_1.sigmf-meta", "flaky_3.sigmf-data", "flaky_3.sigmf-meta"]
 
 
-def test_a_killed_worker_is_replaced_and_the_schedule_goes_on(sensor):
-    server_pid = sensor.proc.pid
-    workers = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
-    assert workers, "the worker process should be a child of the server"
-    for pid in workers:
-        subprocess.run(["kill", "-9", pid])
-    schedule(sensor, "after-kill", stop=2)
-    tasks = wait_tasks(sensor, "after-kill", 2)
-    assert [t["status"] for t in tasks] == ["success", "success"], tasks
-    new_workers = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
-    assert new_workers and not set(new_workers) & set(workers)
+def test_a_worker_killed_mid_task_fails_that_task_and_the_next_acquisition_succeeds(tmp_path):
+    # the shipped acquire700c beside a stock flowgraph that runs ~4 s, long enough to be killed in
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    shutil.copy(ROOT / "flowgraphs" / "acquire700c.grc", catalogue)
+    write_stock_flowgraph(catalogue / "slow.grc", "slow_fg", num_items="4000", throttled=True)
+    shipped = yaml.safe_load((ROOT / "flowgraphs" / "actions.yml").read_text())["actions"]
+    (catalogue / "actions.yml").write_text(yaml.safe_dump({"actions": {
+        "acquire700c": shipped["acquire700c"],
+        "slow": {"summary": "runs 4 s", "flowgraph": "slow.grc", "records": False}}}))
+    with LiveServer(tmp_path / "data", env={"SCOS_ACTIONS": str(catalogue / "actions.yml")}) as server:
+        server.wait_scheduler("idle")
+        start = int(time.time()) + 1
+        for name, action, at in (("victim", "slow", start), ("after-kill", "acquire700c", start + 1)):
+            r = server.post(f"{API}/schedule/", {"name": name, "action": action, "start": at})
+            assert r.status == 201, r
+        deadline = time.monotonic() + 30
+        while True:  # kill while the slow task runs
+            status = server.get(f"{API}/status").json()
+            if status["scheduler"] == "running" and status["current_task"]["schedule_entry"].endswith("/victim/"):
+                break
+            assert time.monotonic() < deadline, "the slow task never ran"
+            time.sleep(0.05)
+        workers = worker_pids(server.proc.pid)
+        assert len(workers) == 1, "one worker process, a child of the server"
+        os.kill(workers[0], signal.SIGKILL)
+        [victim] = wait_tasks(server, "victim", 1)
+        [after] = wait_tasks(server, "after-kill", 1)
+        assert victim["status"] == "failure" and "crashed" in victim["detail"], victim
+        assert victim["acquisition"] is None
+        assert after["status"] == "success" and after["acquisition"], after
+        new_workers = worker_pids(server.proc.pid)
+        assert len(new_workers) == 1 and workers[0] not in new_workers
+        assert server.get(f"{API}/status").json()["scheduler"] == "idle"
 
 
 def test_kill_9_and_restart_continue_task_ids_and_keep_store_and_files_in_agreement(tmp_path):
@@ -169,12 +214,30 @@ def test_fifty_concurrent_readers_while_acquisitions_run(sensor):
     assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/busy/").json()] == [1, 2, 3, 4]
 
 
-def test_a_second_scheduler_on_the_same_database_is_refused(sensor):
-    env = dict(sensor.env)
-    proc = subprocess.run([str(sensor.proc.args[0]), "scheduler"], capture_output=True, text=True, env=env,
-                          timeout=60)
-    assert proc.returncode == 1
-    assert "another scheduler is running" in proc.stdout + proc.stderr
+def test_serve_without_scheduler_beside_scos_gr_scheduler_and_only_one_scheduler(tmp_path):
+    with LiveServer(tmp_path / "data", scheduler=False) as server:
+        assert server.get(f"{API}/status").json()["scheduler"] == "dead"
+        scos_gr = str(server.proc.args[0])
+        scheduler = subprocess.Popen([scos_gr, "scheduler"], env=dict(server.env), stdout=subprocess.DEVNULL,
+                                     stderr=open(tmp_path / "scheduler.log", "w"))
+        try:
+            server.wait_scheduler("idle")
+            [worker] = worker_pids(scheduler.pid)
+            second = subprocess.run([scos_gr, "scheduler"], capture_output=True, text=True, env=dict(server.env),
+                                    timeout=60)
+            assert second.returncode == 1
+            assert "another scheduler is running" in second.stdout + second.stderr
+            schedule(server, "split", stop=2)
+            tasks = wait_tasks(server, "split", 2)
+            assert [(t["task_id"], t["status"]) for t in tasks] == [(1, "success"), (2, "success")]
+            assert [a["task_id"] for a in server.get(f"{API}/acquisitions/split/").json()] == [1, 2]
+        finally:
+            scheduler.send_signal(signal.SIGTERM)
+            assert scheduler.wait(30) == 0
+        # a cleanly stopped scheduler frees its lock and shows as dead at once
+        assert server.get(f"{API}/status").json()["scheduler"] == "dead"
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker, 0)  # its worker stopped with it
 
 
 def test_deleting_an_entry_while_its_task_runs_keeps_the_recording(sensor):
