@@ -18,7 +18,7 @@ from scos_gr.flowgraphs.catalogue import load_catalogue
 from scos_gr.scheduler import planner
 
 from .web import (
-    ApiError, api_route, forbidden, json_body, may_change, not_found, paginate, read_json_object,
+    ApiError, api_route, forbidden, integer_from_digits, json_body, may_change, not_found, paginate, read_json_object,
     url, visible_entry,
 )
 
@@ -75,7 +75,7 @@ def _integer(value: Any, errors: list[str]) -> Optional[int]:
         errors.append(NOT_INTEGER)
         return None
     if isinstance(value, str) and _INT_RE.match(value.strip()):
-        return int(value.strip())
+        return integer_from_digits(value)
     errors.append(NOT_INTEGER)
     return None
 

@@ -67,13 +67,28 @@ def url(path: str) -> str:
     return f"{base_url()}{API}{path}"
 
 
+#: integers longer than this are out of every range the API accepts (and Python refuses to parse
+#: more than 4300 digits): they become a value just as out of range, so the answer is the range message
+MAX_DIGITS = 30
+
+
+def integer_from_digits(text: str) -> int:
+    """``int(text)`` for a string of decimal digits (optional sign), however long."""
+    text = text.strip()
+    digits = text.lstrip("+-")
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        return -(10**MAX_DIGITS) if text.startswith("-") else 10**MAX_DIGITS
+    return int(text)
+
+
 def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object, or the spec's 400 JSON parse error."""
     raw = bottle.request.body.read()
     try:
-        value = json.loads(raw.decode("utf-8") if raw else "")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise detail(400, f"JSON parse error - {exc}") from None
+        value = json.loads(raw.decode("utf-8") if raw else "", parse_int=integer_from_digits)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise detail(400, f"JSON parse error - {reason}") from None
     if not isinstance(value, dict):
         raise detail(400, "JSON parse error - expected a JSON object")
     return value

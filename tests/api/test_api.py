@@ -162,6 +162,8 @@ def test_defaults_start_now_plus_one_priority_ten_relative_stop(bind):
     ({"name": "ok", "action": "logger", "stop": 1.5}, "stop", "A valid integer is required."),
     ({"name": "ok", "action": "logger", "interval": True}, "interval", "A valid integer is required."),
     ({"name": "ok", "action": "logger", "priority": [1]}, "priority", "A valid integer is required."),
+    ({"name": "ok", "action": "logger", "priority": "-" + "1" * 5000}, "priority",
+     "Ensure this value is greater than or equal to -20."),
     ({"name": "ok", "action": "logger", "start": 2000000000, "stop": 2000000000}, "stop", "stop must be after start"),
     ({"name": "ok", "action": "logger", "start": 2000000000, "stop": 1000}, "stop", "stop must be after start"),
 ])
@@ -169,6 +171,12 @@ def test_each_validation_error_names_its_field(bind, body, field, message):
     r = bind.post(f"{API}/schedule/", body)
     assert r.status == 400, r
     assert message in r.json()[field], r.json()
+
+
+def test_an_integer_too_long_for_python_is_out_of_range_not_a_500(bind):
+    raw = b'{"name": "ok", "action": "logger", "start": ' + b"9" * 5000 + b"}"  # past int()'s 4300 digits
+    r = bind.request("POST", f"{API}/schedule/", raw=raw, headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.json() == {"start": ["Ensure this value is less than or equal to 9007199254740991."]}
 
 
 def test_all_bad_fields_are_reported_together(bind):
@@ -183,7 +191,9 @@ def test_a_taken_name_is_refused(bind):
     assert r.status == 400 and r.json() == {"name": ["schedule entry with this name already exists."]}
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000,
+                                 b'{"a":' * 50_000 + b"1" + b"}" * 50_000],
+                         ids=["not-json", "array", "empty", "not-utf8", "deep-array", "deep-object"])
 def test_a_body_that_is_not_a_json_object_is_a_parse_error(bind, raw):
     r = bind.request("POST", f"{API}/schedule/", raw=raw, headers={"Content-Type": "application/json"})
     assert r.status == 400 and r.json()["detail"].startswith("JSON parse error - ")
