@@ -11,6 +11,7 @@ import io
 import tarfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sigmf import sigmffile
@@ -455,6 +456,13 @@ def test_tasks_log_links_acquisitions(bind):
     assert tasks[1]["acquisition"] is None and tasks[1]["detail"] == "radio 'sim' failed"
     assert bind.get(f"{API}/tasks/{e}/2/").json()["status"] == "failure"
     assert bind.get(f"{API}/tasks/{e}/3/").status == 404
+
+
+def test_the_web_process_never_loads_gnu_radio(bind):
+    for path in ("/", "/capabilities/", "/status", "/schedule/", "/acquisitions/", "/tasks/"):
+        assert bind.get(API + path).status == 200
+    maps = Path(f"/proc/{bind.proc.pid}/maps").read_text()
+    assert "libgnuradio" not in maps and "osmosdr" not in maps
 
 
 def test_each_request_is_logged_once(bind):
