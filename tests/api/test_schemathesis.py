@@ -1,4 +1,5 @@
-"""Fuzz the live server from its own OpenAPI document (schemathesis, loopback, bounded examples).
+"""Fuzz the live server from its own OpenAPI document (schemathesis, loopback, bounded examples),
+on SQLite and on PostgreSQL.
 
 Every operation is called with generated requests as an admin; the checks are schemathesis'
 defaults plus conformance: no 5xx, and every status code, content type, header and body is one the
@@ -15,9 +16,11 @@ from schemathesis.specs.openapi.checks import ignored_auth
 from tests.live_server import LiveServer
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("fuzz") / "data", scheduler=False).start()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(request, tmp_path_factory):
+    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" else None
+    server = LiveServer(tmp_path_factory.mktemp(f"fuzz-{request.param}") / "data", scheduler=False,
+                        database_url=url).start()
     yield server
     server.stop()
 
