@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any, Callable, Iterable
 
+import peewee
+
 from scos_gr import store
 from scos_gr.config import Settings
 
@@ -70,7 +72,10 @@ def ensure_first_user(settings: Settings) -> None:
     with store.database.connection_context():
         if store.User.select().exists():
             return
-        _, token = store.User.create_with_token("admin", is_admin=True)
+        try:
+            _, token = store.User.create_with_token("admin", is_admin=True)
+        except peewee.IntegrityError:  # another process (a second web worker) made it first
+            return
     print("scos-gr: created the first user 'admin' (admin); its token, shown only once:", flush=True)
     print(token, flush=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from scos_gr import store
 from scos_gr.api import server
 
 
@@ -20,3 +21,18 @@ def test_the_scheduler_is_started_through_start_in_background(settings, monkeypa
     started = []
     monkeypatch.setattr(service, "start_in_background", lambda s: started.append(s) or "handle")
     assert server.start_scheduler(settings) == "handle" and started == [settings]
+
+
+def test_first_user_made_by_another_process_in_between_is_not_an_error(settings, sqlite_store, monkeypatch, capsys):
+    store.User.create_with_token("admin", is_admin=True)  # the other process won the race...
+    real_select = store.User.select
+
+    class _SawNoUser:  # ...after this one had looked and seen no user
+        def exists(self) -> bool:
+            monkeypatch.setattr(store.User, "select", real_select)
+            return False
+
+    monkeypatch.setattr(store.User, "select", lambda *a: _SawNoUser())
+    server.ensure_first_user(settings)
+    assert capsys.readouterr().out == ""  # no token printed: none was created
+    assert [u.name for u in store.User.select()] == ["admin"]
