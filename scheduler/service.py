@@ -60,7 +60,7 @@ class Scheduler:
         self.worker = Worker(settings)
         self._stop = threading.Event()
         self._heartbeat_thread: Optional[threading.Thread] = None
-        self._state_lock = threading.Lock()
+        self._state_lock = threading.RLock()
         self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None}
         self.started = time.time()
 
@@ -96,16 +96,19 @@ class Scheduler:
     def _set_state(self, **changes: Any) -> None:
         with self._state_lock:
             self._state.update(changes)
-        self._beat()
+            self._beat()
 
     def _beat(self) -> bool:
-        """Write the heartbeat; False when another scheduler has taken the lock over."""
-        with self._state_lock:
-            fields = dict(self._state)
+        """Write the heartbeat; False when another scheduler has taken the lock over.
+
+        Copy and write under one lock: otherwise the heartbeat thread could write a "running"
+        it read just before the loop wrote "idle", and /status would say running for a second.
+        """
         S = store.SchedulerState
-        with store.database.connection_context():
-            updated = (S.update(heartbeat=time.time(), **fields)
-                       .where((S.id == STATE_ROW_ID) & (S.owner == self.owner)).execute())
+        with self._state_lock:
+            with store.database.connection_context():
+                updated = (S.update(heartbeat=time.time(), **self._state)
+                           .where((S.id == STATE_ROW_ID) & (S.owner == self.owner)).execute())
         return updated == 1
 
     def _heartbeat_loop(self) -> None:
@@ -183,9 +186,13 @@ class Scheduler:
             self._set_state(state="idle")
             log.info("scheduler ready (radio %r)", self.settings.radio)
             while not self._stop.is_set():
-                ran = self.run_due_tasks()
-                if not ran:
-                    self._stop.wait(self._sleep_time())
+                try:
+                    ran = self.run_due_tasks()
+                    if not ran:
+                        self._stop.wait(self._sleep_time())
+                except peewee.PeeweeException as exc:  # the database is away: retry, don't die
+                    log.error("scheduler loop: database error, retrying in %g s: %s", MAX_SLEEP_S, exc)
+                    self._stop.wait(MAX_SLEEP_S)
         finally:
             self._stop.set()
             self.worker.stop()
@@ -330,12 +337,19 @@ class Scheduler:
                         "detail": outcome.log if outcome.ok else outcome.error, "finished": store.iso(finished)}
                 store.SchedulerState.update(last_task=last, **radio).where(
                     store.SchedulerState.id == STATE_ROW_ID).execute()
-        except Exception:
+        except Exception as exc:
             # the row could not be written: the files must not outlive it (nothing half-recorded)
             log.exception("could not record task %s/%s", task.entry_name, task.task_id)
             for rec in outcome.recordings:
                 Path(rec["meta_path"]).unlink(missing_ok=True)
                 Path(rec["data_path"]).unlink(missing_ok=True)
+            try:  # say so on the task if the database lets us; else start-up recovery will
+                with store.database.connection_context():
+                    store.Task.update(status=store.TASK_FAILURE, finished=finished,
+                                      detail=f"could not record the outcome: {type(exc).__name__}: {exc}",
+                                      duration_s=round(duration, 6)).where(store.Task.id == task.id).execute()
+            except peewee.PeeweeException:
+                pass
             raise
         if outcome.ok:
             log.info("task %s/%s done in %.3f s: %s", task.entry_name, task.task_id, duration, outcome.log)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
+import signal
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +45,28 @@ class TaskOutcome:
     capture_seconds: float = 0.0
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when the thread that started it dies.
+
+    A ``kill -9`` of the scheduler skips multiprocessing's clean-up of daemon children; an
+    orphaned worker would hold the radio and could write a recording after the next scheduler's
+    start-up recovery. Elsewhere this is a no-op (the pipe's EOF still ends an idle worker).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings, parent_pid: int) -> None:
     """Child process: warm up, then answer task requests until told to stop or the pipe closes."""
+    _die_with_parent(parent_pid)
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
                         format="%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
     from scos_gr.flowgraphs import runner
@@ -140,7 +162,7 @@ class Worker:
     def start(self) -> None:
         """Start a worker and wait until it has imported GNU Radio and compiled the flowgraphs."""
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.settings),
+        process = self._context.Process(target=_worker_main, args=(child, self.settings, os.getpid()),
                                         name="scos-gr-worker", daemon=True)
         process.start()
         child.close()

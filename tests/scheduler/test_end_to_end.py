@@ -17,6 +17,7 @@ from sigmf import sigmffile
 
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
 from tests.live_server import LiveServer
+from tests.scheduler.procs import alive, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,20 +50,6 @@ def integrated_tone_dbm(archive_path) -> float:
     mean = next(a for a in rec.get_annotations() if a["core:label"] == "mean")
     spectrum = data[mean["core:sample_start"]:][: mean["core:sample_count"]]
     return float(10 * np.log10((10 ** (spectrum[TONE_BIN - 5: TONE_BIN + 6] / 10)).sum()))
-
-
-def worker_pids(parent: int) -> list[int]:
-    """The spawn-started worker processes of ``parent`` (not multiprocessing's resource tracker)."""
-    children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
-    pids = []
-    for pid in children:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"spawn_main" in cmdline:
-            pids.append(int(pid))
-    return pids
 
 
 @pytest.fixture
@@ -161,8 +148,22 @@ def test_kill_9_and_restart_continue_task_ids_and_keep_store_and_files_in_agreem
     token = server.token
     schedule(server, "restart", interval=1, stop=60)
     wait_tasks(server, "restart", 3)
-    server.kill9()
+    [worker] = worker_pids(server.proc.pid)
+    deadline = time.monotonic() + 10
+    while True:  # kill -9 the server (only the server) while a task runs
+        status = server.get(f"{API}/status").json()
+        if status["scheduler"] == "running":
+            break
+        assert time.monotonic() < deadline, "never saw a task running"
+    os.kill(server.proc.pid, signal.SIGKILL)
     killed_at = time.time()
+    cut_task = status["current_task"]["task_id"]
+    server.stop()
+    deadline = time.monotonic() + 2
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # the orphaned worker dies with its parent: it must not hold the radio or write files later
+    assert not alive(worker)
 
     again = LiveServer(data)
     again.start()
@@ -176,6 +177,11 @@ def test_kill_9_and_restart_continue_task_ids_and_keep_store_and_files_in_agreem
         assert len([t for t in tasks if t["status"] == "success" and t["finished"]]) >= 4
         interrupted = [t for t in tasks if t["detail"].startswith("interrupted")]
         assert all(t["status"] == "failure" for t in interrupted)
+        # the task cut by the kill is failed as interrupted (unless it was recorded in the last
+        # instant between its commit and the "idle" beat)
+        cut = tasks[cut_task - 1]
+        assert (cut["status"], cut["detail"].split(":")[0]) == ("failure", "interrupted") or \
+            (cut["status"] == "success" and cut["acquisition"]), cut
         # runs missed while the sensor was down are compressed, not queued up
         after = [t for t in tasks if t["scheduled_time"] and t["scheduled_time"] > killed_at]
         assert len(after) <= time.time() - killed_at + 1

@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from scos_gr import store
 from scos_gr.config import load_settings
 from scos_gr.scheduler.service import Scheduler, SchedulerLockError
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
+from tests.scheduler.procs import alive, worker_pids
 
 
 @pytest.fixture
@@ -148,7 +152,7 @@ def stock_catalogue(tmp_path):
 
 def state_row():
     with store.database.connection_context():
-        return store.SchedulerState.get_by_id(1)
+        return store.SchedulerState.get_or_none(store.SchedulerState.id == 1) or store.SchedulerState(state="none")
 
 
 def running(name):
@@ -256,3 +260,43 @@ def test_only_one_scheduler_per_database(make_settings):
         second.acquire_lock()
     first.release_lock()
     second.acquire_lock()  # a cleanly stopped scheduler frees the lock at once
+
+
+def test_kill_9_of_the_scheduler_mid_task_kills_its_worker_and_the_restart_fails_the_task(make_settings,
+                                                                                          stock_catalogue, tmp_path):
+    """`scos-gr scheduler` as a process: SIGKILL skips every clean-up, yet no worker may live on."""
+    settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
+    store.init_store(settings.database_url)
+    env = {**os.environ, "SCOS_DATA_DIR": str(settings.data_dir), "SCOS_ACTIONS": str(stock_catalogue)}
+    env.pop("DATABASE_URL", None)
+    scos_gr = str(Path(sys.executable).with_name("scos-gr"))
+
+    def start():
+        return subprocess.Popen([scos_gr, "scheduler"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=open(tmp_path / "scheduler.log", "a"))
+
+    proc = start()
+    try:
+        assert wait_until(lambda: state_row().state == "idle" and state_row().pid == proc.pid, 60)
+        add_entry("long", action="slow", start=int(time.time()) + 1, interval=30)
+        assert wait_until(running("long"), 30)
+        children = worker_pids(proc.pid)
+        assert len(children) == 1
+        proc.kill()
+        proc.wait(10)
+        # the slow task had ~4 s to go: a worker gone within 1 s died with its parent
+        assert wait_until(lambda: not any(alive(pid) for pid in children), 1.0), children
+    finally:
+        proc.kill()
+        proc.wait(10)
+    proc = start()
+    try:
+        assert wait_until(lambda: state_row().state == "idle" and state_row().pid == proc.pid, 60)
+        [task] = tasks_of("long")
+        assert task.status == "failure" and task.detail.startswith("interrupted"), task.detail
+        with store.database.connection_context():
+            entry = store.ScheduleEntry.get(store.ScheduleEntry.name == "long")
+        assert entry.next_task_id == 2 and entry.is_active
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
