@@ -293,8 +293,22 @@ class Scheduler:
             }
         return task, context
 
+    def _set_state_quietly(self, **changes: Any) -> None:
+        """Like _set_state, but a database hiccup only delays the write to the next heartbeat."""
+        try:
+            self._set_state(**changes)
+        except peewee.PeeweeException as exc:
+            log.warning("state %s not written now (the heartbeat will): %s", changes.get("state"), exc)
+
     def _execute(self, task: store.Task, context: dict[str, Any]) -> None:
-        self._set_state(state="running", current_entry=task.entry_name, current_task_id=task.task_id)
+        """Run a claimed task and record it; the state is idle again afterwards, whatever happens."""
+        self._set_state_quietly(state="running", current_entry=task.entry_name, current_task_id=task.task_id)
+        try:
+            self._run_and_record(task, context)
+        finally:
+            self._set_state_quietly(state="idle", current_entry=None, current_task_id=None)
+
+    def _run_and_record(self, task: store.Task, context: dict[str, Any]) -> None:
         started = time.monotonic()
         output_dir = self.settings.acquisitions_dir / task.entry_name
         basename = f"{task.entry_name}_{task.task_id}"
@@ -307,7 +321,6 @@ class Scheduler:
             outcome = TaskOutcome(ok=False, error=str(exc))
         duration = time.monotonic() - started
         self._record(task, outcome, duration)
-        self._set_state(state="idle", current_entry=None, current_task_id=None)
 
     def _record(self, task: store.Task, outcome: TaskOutcome, duration: float) -> None:
         """Task status and its acquisition rows in one transaction (files exist already)."""

@@ -300,3 +300,21 @@ def test_kill_9_of_the_scheduler_mid_task_kills_its_worker_and_the_restart_fails
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+def test_an_outcome_the_store_refuses_fails_its_task_removes_its_files_and_the_loop_goes_on(make_settings):
+    settings = make_settings()
+    store.init_store(settings.database_url)
+    with Running(settings):
+        now = int(time.time())
+        add_entry("clash", start=now + 1, interval=1, stop=now + 3)
+        with store.database.connection_context():  # a stray row for task 1: its insert must fail
+            store.Acquisition.create(entry_name="clash", task_id=1, meta_path="elsewhere.sigmf-meta",
+                                     data_path="elsewhere.sigmf-data", sigmf_metadata={})
+        assert wait_until(finished("clash", 2), 60)
+        assert wait_until(lambda: state_row().state == "idle", 5)
+    first, second = tasks_of("clash")
+    assert first.status == "failure" and first.detail.startswith("could not record the outcome"), first.detail
+    assert second.status == "success", second.detail
+    files = sorted(p.name for p in (settings.acquisitions_dir / "clash").iterdir())
+    assert files == ["clash_2.sigmf-data", "clash_2.sigmf-meta"]
