@@ -139,6 +139,7 @@ class Scheduler:
                 task.save()
                 notes.append(f"task {task.entry_name}/{task.task_id} recorded as failed (interrupted)")
         notes += self._remove_orphan_files()
+        notes += self._report_missing_files()
         for note in notes:
             log.warning("recovery: %s", note)
         return notes
@@ -161,6 +162,20 @@ class Scheduler:
                     path.unlink(missing_ok=True)
                 removed.append(f"removed recording without an acquisition row {relative}")
         return removed
+
+    def _report_missing_files(self) -> list[str]:
+        """Acquisition rows whose files are gone (deleted by hand, lost disk): reported, kept.
+
+        The row is the record that the task ran; removing it would hide the loss.
+        """
+        data_dir = self.settings.data_dir
+        A = store.Acquisition
+        with store.database.connection_context():
+            rows = list(A.select(A.entry_name, A.task_id, A.meta_path, A.data_path).tuples())
+        return [f"acquisition {entry}/{task_id} has lost its file(s): "
+                + ", ".join(p for p in (meta, data) if not (data_dir / p).is_file())
+                for entry, task_id, meta, data in rows
+                if not (data_dir / meta).is_file() or not (data_dir / data).is_file()]
 
     def warm_up(self) -> None:
         """Start the worker (GNU Radio imported, flowgraphs compiled, radio opened) and say so."""

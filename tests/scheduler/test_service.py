@@ -242,10 +242,18 @@ def test_recovery_fails_interrupted_tasks_and_removes_unrecorded_files(make_sett
     folder.mkdir(parents=True)
     for name in ("cut_1.sigmf-meta", "cut_1.sigmf-data", ".cut_2.sigmf-data.tmp-0a1b2c"):
         (folder / name).write_text("{}")
+    with store.database.connection_context():  # a row whose data file was lost: reported, kept
+        store.Acquisition.create(entry_name="kept", task_id=4, meta_path="acquisitions/kept/kept_4.sigmf-meta",
+                                 data_path="acquisitions/kept/kept_4.sigmf-data", sigmf_metadata={})
+    (settings.acquisitions_dir / "kept").mkdir()
+    (settings.acquisitions_dir / "kept" / "kept_4.sigmf-meta").write_text("{}")
     notes = Scheduler(settings).recover()
     [task] = tasks_of("cut")
     assert task.status == "failure" and task.detail.startswith("interrupted")
     assert list(folder.iterdir()) == []
+    assert "acquisition kept/4 has lost its file(s): acquisitions/kept/kept_4.sigmf-data" in notes
+    assert [a.task_id for a in acquisitions_of("kept")] == [4]
+    assert (settings.acquisitions_dir / "kept" / "kept_4.sigmf-meta").is_file()
     assert any("interrupted" in n for n in notes)
     assert entry.next_task_id == 1
 
