@@ -286,13 +286,21 @@ class Scheduler:
             run_time = planner.latest_due(plan, now)
             if run_time is None:
                 return None
-            task_id = entry.next_task_id
+            # never reuse an id, even if a writer put back a stale next_task_id (a full-row save
+            # of an entry read before our last claim): the task log knows the ids already taken
+            last = (store.Task.select(peewee.fn.MAX(store.Task.task_id))
+                    .where(store.Task.entry_name == entry.name).scalar()) or 0
+            task_id = max(entry.next_task_id, last + 1)
+            if task_id != entry.next_task_id:
+                log.warning("entry %s: next_task_id %s was already used; taking %s", entry.name,
+                            entry.next_task_id, task_id)
             next_time = planner.advance(plan, run_time)
             changes = {E.next_task_id: task_id + 1, E.next_task_time: next_time}
             if next_time is None:
                 changes[E.is_active] = False
             # conditional on the id we read: a concurrent writer makes this claim fail, not repeat
-            updated = E.update(changes).where((E.id == entry.id) & (E.next_task_id == task_id)).execute()
+            updated = (E.update(changes)
+                       .where((E.id == entry.id) & (E.next_task_id == entry.next_task_id)).execute())
             if updated != 1:
                 return None
             task = store.Task.create(entry_name=entry.name, task_id=task_id, action=entry.action,

@@ -326,3 +326,18 @@ def test_an_outcome_the_store_refuses_fails_its_task_removes_its_files_and_the_l
     assert second.status == "success", second.detail
     files = sorted(p.name for p in (settings.acquisitions_dir / "clash").iterdir())
     assert files == ["clash_2.sigmf-data", "clash_2.sigmf-meta"]
+
+
+def test_a_stale_next_task_id_written_back_never_makes_a_task_id_repeat(make_settings, stock_catalogue):
+    settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
+    store.init_store(settings.database_url)
+    with Running(settings):
+        now = int(time.time())
+        add_entry("ids", action="logger", start=now + 1, interval=1, stop=now + 5)
+        assert wait_until(finished("ids", 2), 30)
+        with store.database.connection_context():  # a writer saves the entry as it read it earlier
+            store.ScheduleEntry.update(next_task_id=1).where(store.ScheduleEntry.name == "ids").execute()
+        assert wait_until(finished("ids", 4), 30)
+    ids = [t.task_id for t in tasks_of("ids")]
+    assert ids == sorted(set(ids)) and ids[:2] == [1, 2] and len(ids) == 4, ids
+    assert all(t.status == "success" for t in tasks_of("ids"))
