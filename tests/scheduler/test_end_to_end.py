@@ -16,7 +16,7 @@ import yaml
 from sigmf import sigmffile
 
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, free_port
 from tests.scheduler.procs import alive, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +233,11 @@ def test_serve_without_scheduler_beside_scos_gr_scheduler_and_only_one_scheduler
                                     timeout=60)
             assert second.returncode == 1
             assert "another scheduler is running" in second.stdout + second.stderr
+            # `serve` with its scheduler is refused too, before it opens its port
+            env = {**server.env, "SCOS_PORT": str(free_port())}
+            serve = subprocess.run([scos_gr, "serve"], capture_output=True, text=True, env=env, timeout=60)
+            assert serve.returncode == 1 and "another scheduler is running" in serve.stderr
+            assert "serving" not in serve.stdout
             schedule(server, "split", stop=2)
             tasks = wait_tasks(server, "split", 2)
             assert [(t["task_id"], t["status"]) for t in tasks] == [(1, "success"), (2, "success")]
