@@ -270,7 +270,12 @@ def install(app: bottle.Bottle) -> None:
             raise forbidden()
         body = read_json_object()
         with store.write_transaction():
-            entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.id == entry.id)  # fresh, in the transaction
+            fresh = store.ScheduleEntry.select().where(store.ScheduleEntry.id == entry.id)
+            if getattr(store.database.obj, "for_update", False):
+                # PostgreSQL: lock the row, so a scheduler claim waits for (or precedes) this change;
+                # on SQLite write_transaction already holds the database's write lock
+                fresh = fresh.for_update()
+            entry = fresh.get_or_none()
             if entry is None:  # deleted by a request that ran in between
                 raise not_found()
             fields = validate(body, user, creating=False, partial=partial, current=entry)
@@ -294,7 +299,8 @@ def install(app: bottle.Bottle) -> None:
                     and entry.next_task_time >= entry.stop:
                 entry.next_task_time = None
             entry.modified = store.utcnow()
-            entry.save()
+            # only what the API owns: next_task_id and the rest belong to the scheduler
+            entry.save(only=[getattr(store.ScheduleEntry, k) for k in (*WRITABLE, "next_task_time", "modified")])
         return json_body(represent(entry))
 
     @app.put("/api/v1/schedule/<name>/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import peewee
@@ -87,3 +88,20 @@ def test_racing_patches_and_deletes_never_fail(live):
     with ThreadPoolExecutor(12) as pool:
         statuses = collections.Counter(pool.map(work, range(96)))
     assert set(statuses) <= {200, 204, 404}, statuses
+
+
+def test_a_patch_never_writes_back_a_next_task_id_the_scheduler_changed_meanwhile(live):
+    """The scheduler claims a task (next_task_id 1 -> 2) while a PATCH of the entry is in flight."""
+    assert live.post("/api/v1/schedule/", {"name": "claimed", "action": "logger", "interval": 5}).status == 201
+    store.init_store(live.env.get("DATABASE_URL") or f"sqlite:///{live.data_dir / 'scos.db'}")
+    E = store.ScheduleEntry
+    with ThreadPoolExecutor(1) as pool, store.database.connection_context():
+        with store.write_transaction():  # the claim holds its transaction open a moment
+            E.update(next_task_id=2).where(E.name == "claimed").execute()
+            patch = pool.submit(live.request, "PATCH", "/api/v1/schedule/claimed/", {"priority": 3})
+            time.sleep(0.5)  # the PATCH is now waiting for the claim to commit
+            waited = not patch.done()
+        assert patch.result(30).status == 200
+    assert waited
+    entry = live.get("/api/v1/schedule/claimed/").json()
+    assert (entry["priority"], entry["next_task_id"]) == (3, 2)
