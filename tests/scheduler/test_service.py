@@ -5,6 +5,7 @@ task ids, recorded outcomes, failures, a crashed worker, recovery after a crash,
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -101,6 +102,12 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
     assert [t.task_id for t in tasks] == [1, 2, 3]
     assert all(t.status == store.TASK_SUCCESS for t in tasks), [t.detail for t in tasks]
     assert all(t.duration_s and t.finished for t in tasks)
+    # warm-up happened before "idle": even the first task starts and ends on time (a cold worker
+    # would import GNU Radio and compile the flowgraphs first, several seconds)
+    first = tasks[0]
+    started = first.started.replace(tzinfo=datetime.timezone.utc).timestamp()
+    assert 0 <= started - first.scheduled_time < 1.0 and first.duration_s < 1.0, (started, first.scheduled_time,
+                                                                                 first.duration_s)
     acqs = acquisitions_of("c-block")
     assert [a.task_id for a in acqs] == [1, 2, 3]
     for a in acqs:
