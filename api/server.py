@@ -5,6 +5,7 @@ as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working toke
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import sys
@@ -88,7 +89,10 @@ def start_scheduler(settings: Settings) -> Any:
     Raises what ``start_in_background`` raises (``SchedulerLockError``: another one runs).
     """
     try:
-        from scos_gr.scheduler import service
+        # import_module, not ``from ... import``: the latter returns the package attribute of an
+        # already-imported module and never consults sys.modules, so a build without the module
+        # (or a test hiding it) would still get one.
+        service = importlib.import_module("scos_gr.scheduler.service")
     except ImportError as exc:
         logging.getLogger("scos_gr.api").warning("no scheduler in this build (%s); serving the API only", exc)
         return None
