@@ -130,7 +130,7 @@ class Scheduler:
     def recover(self) -> list[str]:
         """Fail tasks a dead scheduler left running and remove files no acquisition row owns."""
         notes = []
-        with store.database.connection_context(), store.database.atomic():
+        with store.database.connection_context(), store.write_transaction():
             stale = list(store.Task.select().where(store.Task.status == store.TASK_IN_PROGRESS))
             for task in stale:
                 task.status = store.TASK_FAILURE
@@ -278,7 +278,7 @@ class Scheduler:
     def _claim(self, due: planner.DueTask, now: int) -> Optional[tuple[store.Task, dict[str, Any]]]:
         """In one transaction: re-check the entry, take its task id, advance it, create the task."""
         E = store.ScheduleEntry
-        with store.database.connection_context(), store.database.atomic():
+        with store.database.connection_context(), store.write_transaction():
             entry = E.get_or_none(E.name == due.entry_name)
             if entry is None or not entry.is_active:
                 return None

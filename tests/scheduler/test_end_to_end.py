@@ -203,9 +203,11 @@ def test_kill_9_and_restart_continue_task_ids_and_keep_store_and_files_in_agreem
 
 
 def test_fifty_concurrent_readers_while_acquisitions_run(sensor):
-    schedule(sensor, "busy", interval=1, stop=4)
+    # 2 s apart: on a loaded 2-core machine an acquisition can outlast 1 s, and the scheduler then
+    # (rightly) compresses missed runs, so an exact count at 1 s spacing made this test flaky
+    schedule(sensor, "busy", interval=2, stop=8)
     errors, count = [], [0]
-    deadline = time.monotonic() + 5.5
+    deadline = time.monotonic() + 8.5
 
     def reader(i):
         paths = [f"{API}/schedule/", f"{API}/status", f"{API}/acquisitions/", f"{API}/tasks/busy/"]
@@ -218,11 +220,20 @@ def test_fifty_concurrent_readers_while_acquisitions_run(sensor):
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         list(pool.map(reader, range(50)))
-    tasks = wait_tasks(sensor, "busy", 4)
     assert errors == []
     assert count[0] > 200
-    assert [t["status"] for t in tasks] == ["success"] * 4, tasks
-    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/busy/").json()] == [1, 2, 3, 4]
+    finish = time.monotonic() + 60
+    while time.monotonic() < finish:  # the last claim deactivates the entry; then its task ends
+        tasks = sensor.get(f"{API}/tasks/busy/").json()
+        if not sensor.get(f"{API}/schedule/busy/").json()["is_active"] and \
+                all(t["status"] != "in-progress" for t in tasks):
+            break
+        time.sleep(0.2)
+    assert len(tasks) >= 3, tasks
+    ids = [t["task_id"] for t in tasks]
+    assert ids == list(range(1, len(ids) + 1)), ids  # compression may skip a time, never an id
+    assert [t["status"] for t in tasks] == ["success"] * len(tasks), tasks
+    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/busy/").json()] == ids
 
 
 def test_serve_without_scheduler_beside_scos_gr_scheduler_and_only_one_scheduler(tmp_path):
