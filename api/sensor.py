@@ -49,10 +49,28 @@ def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:
 
 
 def scheduler_state(state: store.SchedulerState | None, now: float) -> str:
+    """The spec's three words: a scheduler that cannot run a task now (stopped, still warming up,
+    or silent) is ``dead``; :func:`scheduler_detail` says which."""
     if state is None or state.owner is None or state.state in ("stopped", "starting") \
             or now - state.heartbeat > DEAD_AFTER_S:
         return "dead"
     return "running" if state.state == "running" else "idle"
+
+
+def scheduler_detail(state: store.SchedulerState | None, now: float) -> str:
+    """Why the scheduler is ``dead`` (empty when it is alive), for the operator who sees the word.
+
+    A starting scheduler is alive but cannot run a task until its worker has imported GNU Radio,
+    compiled the flowgraphs and checked the radio; that takes seconds and is not a fault.
+    """
+    if state is None or state.owner is None or state.state == "stopped":
+        return "no scheduler is running for this database"
+    age = now - state.heartbeat
+    if age > DEAD_AFTER_S:
+        return f"no heartbeat for {age:.0f} s (scheduler pid {state.pid} on {state.host or '?'})"
+    if state.state == "starting":
+        return "starting: the worker is importing GNU Radio, compiling the flowgraphs and checking the radio"
+    return ""
 
 
 def install(app: bottle.Bottle, settings: Settings) -> None:
@@ -121,6 +139,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             last = {**last, "schedule_entry": url(f"/schedule/{last['schedule_entry']}/")}
         body: dict[str, Any] = {
             "scheduler": scheduler_state(state, now),
+            "scheduler_detail": scheduler_detail(state, now),
             "task_queue": queue,
             "radio": {
                 "driver": _radio_driver(settings, state),

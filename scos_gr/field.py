@@ -130,7 +130,8 @@ def fetch_status(base_url: str, token: str, timeout_s: float = 5.0) -> dict[str,
 
 def format_status(status: dict[str, Any]) -> str:
     """One screen of a status document."""
-    lines = [f"scheduler  {status.get('scheduler', '?')}"]
+    detail = status.get("scheduler_detail")
+    lines = [f"scheduler  {status.get('scheduler', '?')}" + (f" ({detail})" if detail else "")]
     radio = status.get("radio") or {}
     if radio:
         health = "healthy" if radio.get("healthy") else "NOT healthy"

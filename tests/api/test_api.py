@@ -381,6 +381,7 @@ def test_status_without_a_scheduler_is_dead_and_shows_the_queue(bind):
     e = post_entry(bind, start=start, interval=2).json()["name"]
     status = bind.get(f"{API}/status").json()
     assert status["scheduler"] == "dead"  # this server runs with --no-scheduler
+    assert status["scheduler_detail"] == "no scheduler is running for this database"
     mine = [t for t in status["task_queue"] if t["schedule_entry"].endswith(f"/schedule/{e}/")]
     assert mine and mine[0]["time"] == start and mine[0]["action"] == "logger"
     assert [t["time"] for t in status["task_queue"]] == sorted(t["time"] for t in status["task_queue"])
@@ -397,6 +398,7 @@ def test_status_reads_the_schedulers_heartbeat_from_the_store(bind):
                      radio_args="sim", radio_driver="sim", radio_healthy=False, radio_detail="level -200 dBm")
         status = bind.get(f"{API}/status").json()
         assert status["scheduler"] == "idle" and 29 <= status["uptime_s"] <= 60
+        assert status["scheduler_detail"] == ""
         assert status["radio"] == {"driver": "sim", "args": "sim", "healthy": False, "detail": "level -200 dBm"}
         with store.database.connection_context():
             S.update(state="running", heartbeat=time.time(), current_entry=secret, current_task_id=4).execute()
@@ -406,8 +408,14 @@ def test_status_reads_the_schedulers_heartbeat_from_the_store(bind):
         hidden = bind.get(f"{API}/status", token=bind.user_token).json()
         assert hidden["scheduler"] == "running" and "current_task" not in hidden  # private: admins only
         with store.database.connection_context():  # a loop that stopped beating is dead
-            S.update(heartbeat=time.time() - 60).execute()
-        assert bind.get(f"{API}/status").json()["scheduler"] == "dead"
+            S.update(heartbeat=time.time() - 60, pid=4242, host="sensor-1").execute()
+        status = bind.get(f"{API}/status").json()
+        assert status["scheduler"] == "dead"
+        assert status["scheduler_detail"].startswith("no heartbeat for 6") and "pid 4242 on sensor-1" in status["scheduler_detail"]
+        with store.database.connection_context():  # warming up: alive, but no task can run yet
+            S.update(heartbeat=time.time(), state="starting").execute()
+        status = bind.get(f"{API}/status").json()
+        assert status["scheduler"] == "dead" and status["scheduler_detail"].startswith("starting:")
     finally:
         with store.database.connection_context():
             S.delete().execute()

@@ -97,3 +97,11 @@ def test_status_prints_a_running_sensors_state_on_one_screen(tmp_path):
     assert any(line.startswith("radio") and "sim" in line and "healthy" in line for line in lines)
     assert any("logger" in line and "/schedule/later/" in line for line in lines)
     assert len(lines) <= 24
+
+
+def test_status_says_why_the_scheduler_is_dead():
+    from scos_gr.field import format_status
+
+    first = format_status({"scheduler": "dead", "scheduler_detail": "starting: warming up", "task_queue": []})
+    assert first.splitlines()[0] == "scheduler  dead (starting: warming up)"
+    assert format_status({"scheduler": "idle", "scheduler_detail": "", "task_queue": []}).splitlines()[0] == "scheduler  idle"

@@ -67,6 +67,7 @@ def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
         browser.find_element(By.ID, "signin-button").click()
         wait.until(EC.visibility_of_element_located((By.ID, "new-entry")))
         wait.until(lambda d: "idle" in d.find_element(By.ID, "scheduler-state").text)
+        assert browser.find_element(By.ID, "scheduler-detail").text == ""  # alive: nothing to explain
 
         form = browser.find_element(By.ID, "new-entry")
         form.find_element(By.NAME, "name").send_keys("bad name")

@@ -33,7 +33,8 @@ async function showStatus() {
     `${escapeHtml(s.last_task.status)} ${escapeHtml(s.last_task.detail || "")}` : "none";
   const disk = s.disk ? `${(s.disk.used_bytes / 1e6).toFixed(1)} MB used, ${(s.disk.free_bytes / 1e9).toFixed(1)} GB free` : "";
   setHtml($("#status"), `
-    <dt>scheduler</dt><dd id="scheduler-state">${escapeHtml(s.scheduler)}</dd>
+    <dt>scheduler</dt><dd><span id="scheduler-state">${escapeHtml(s.scheduler)}</span>
+      <span class="detail" id="scheduler-detail">${escapeHtml(s.scheduler_detail || "")}</span></dd>
     <dt>radio</dt><dd>${escapeHtml(radio.driver || "")} <code>${escapeHtml(radio.args || "")}</code>
       <span class="${radio.healthy ? "healthy" : "unhealthy"}">${radio.healthy ? "healthy" : "not healthy: " + escapeHtml(radio.detail || "")}</span></dd>
     <dt>disk</dt><dd>${disk}</dd>
