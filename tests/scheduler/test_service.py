@@ -106,7 +106,9 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
     # would import GNU Radio and compile the flowgraphs first, several seconds)
     first = tasks[0]
     started = first.started.replace(tzinfo=datetime.timezone.utc).timestamp()
-    assert 0 <= started - first.scheduled_time < 1.0 and first.duration_s < 1.0, (started, first.scheduled_time,
+    # (bounds loose enough for a loaded CI machine: a warm acquire700c takes ~0.2 s, a cold
+    # worker's GNU Radio import and grcc runs take well over 2 s)
+    assert 0 <= started - first.scheduled_time < 2.0 and first.duration_s < 2.0, (started, first.scheduled_time,
                                                                                  first.duration_s)
     acqs = acquisitions_of("c-block")
     assert [a.task_id for a in acqs] == [1, 2, 3]
