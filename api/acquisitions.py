@@ -66,31 +66,13 @@ def _remove_files(settings: Settings, rows: list[store.Acquisition]) -> None:
 
 def spectra_of(meta_path: Path, data_path: Path) -> dict[str, Any]:
     """Frequencies and per-detector dBm values of an FFT detection recording (one capture)."""
-    import json
+    from scos_gr.sigmf_out.spectra import read_detector_spectra  # numpy: only when a plot is asked for
 
-    import numpy as np
-
-    metadata = json.loads(Path(meta_path).read_text(encoding="utf-8"))
-    if metadata["global"]["core:datatype"] != "rf32_le":
-        raise ValueError("not a detection recording")
-    data = np.fromfile(data_path, dtype="<f4")
-    detectors: dict[str, list[float]] = {}
-    size = None
-    for annotation in metadata.get("annotations", []):
-        label = annotation.get("core:label")
-        start, count = int(annotation["core:sample_start"]), int(annotation["core:sample_count"])
-        if label is None or start + count > data.size:
-            continue
-        size = count
-        detectors[str(label)] = [round(float(v), 2) for v in data[start:start + count]]
-    if not detectors or size is None:
-        raise ValueError("no detector annotations")
-    capture = metadata["captures"][0]
-    centre = float(capture["core:frequency"])
-    rate = float(metadata["global"]["core:sample_rate"])
-    frequencies = [centre + (k - size // 2) * rate / size for k in range(size)]
-    return {"frequencies_hz": frequencies, "detectors": detectors, "units": "dBm",
-            "center_frequency": centre, "sample_rate": rate, "datetime": capture.get("core:datetime", "")}
+    recording = read_detector_spectra(meta_path, data_path)
+    return {"frequencies_hz": recording.frequencies().tolist(),
+            "detectors": {name: [round(float(v), 2) for v in values] for name, values in recording.spectra.items()},
+            "units": "dBm", "center_frequency": recording.center_frequency, "sample_rate": recording.sample_rate,
+            "datetime": recording.datetime}
 
 
 def _archive_response(settings: Settings, rows: list[store.Acquisition], filename: str) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from scos_gr.config import Settings
+from scos_gr.sigmf_out.spectra import read_detector_spectra
 
 #: bins either side of the peak summed for the integrated peak power (the tone's window leakage)
 PEAK_HALF_WIDTH_BINS = 5
@@ -34,45 +35,23 @@ class SpectrumSummary:
     bin_width_hz: float
 
 
-def _detector_name(annotation: dict[str, Any]) -> str | None:
-    """The short detector name (min, max, mean, median, sample) an annotation describes.
-
-    sigmf_out puts it in ``core:label``; ``ntia-algorithm:detector`` holds the SCOS long form
-    (``fft_mean_power``), from which the short name is recovered for other writers' files.
-    """
-    if annotation.get("core:label"):
-        return str(annotation["core:label"]).lower()
-    long_name = str(annotation.get("ntia-algorithm:detector", "")).lower()
-    if long_name.startswith("fft_") and long_name.endswith("_power"):
-        return long_name[4:-6]
-    return long_name or None
-
-
 def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSummary:
     """Peak and noise floor of one detector spectrum of a detection recording."""
-    meta_path = Path(meta_path)
-    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    data_path = meta_path.with_name(meta_path.name.replace(".sigmf-meta", ".sigmf-data"))
-    data = np.fromfile(data_path, dtype="<f4")
-    annotations = metadata.get("annotations", [])
-    chosen = next((a for a in annotations if _detector_name(a) == detector), None)
-    if chosen is None:
-        raise ValueError(f"{meta_path.name}: no {detector!r} detector annotation")
-    start, count = int(chosen["core:sample_start"]), int(chosen["core:sample_count"])
-    spectrum_dbm = data[start:start + count].astype(np.float64)
-    sample_rate = float(metadata["global"]["core:sample_rate"])
-    centre = float(metadata["captures"][0]["core:frequency"])
-    bin_width = sample_rate / count
+    recording = read_detector_spectra(meta_path)
+    if detector not in recording.spectra:
+        raise ValueError(f"{Path(meta_path).name}: no {detector!r} detector annotation")
+    spectrum_dbm = recording.spectra[detector].astype(np.float64)
+    count = len(spectrum_dbm)
     peak = int(np.argmax(spectrum_dbm))
     lo, hi = max(0, peak - PEAK_HALF_WIDTH_BINS), min(count, peak + PEAK_HALF_WIDTH_BINS + 1)
     watts = 10.0 ** (spectrum_dbm[lo:hi] / 10.0)
     return SpectrumSummary(
         detector=detector,
-        peak_frequency_hz=centre + (peak - count // 2) * bin_width,
+        peak_frequency_hz=float(recording.frequencies()[peak]),
         peak_bin_dbm=float(spectrum_dbm[peak]),
         peak_integrated_dbm=float(10.0 * math.log10(watts.sum())),
         noise_floor_dbm_per_bin=float(np.median(spectrum_dbm)),
-        bin_width_hz=bin_width,
+        bin_width_hz=recording.bin_width_hz,
     )
 
 
