@@ -48,29 +48,21 @@ def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:
             "schedule_entries": [url(f"/schedule/{e.name}/") for e in entries]}
 
 
-def scheduler_state(state: store.SchedulerState | None, now: float) -> str:
-    """The spec's three words: a scheduler that cannot run a task now (stopped, still warming up,
-    or silent) is ``dead``; :func:`scheduler_detail` says which."""
-    if state is None or state.owner is None or state.state in ("stopped", "starting") \
-            or now - state.heartbeat > DEAD_AFTER_S:
-        return "dead"
-    return "running" if state.state == "running" else "idle"
+def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[str, str]:
+    """The spec's word for the scheduler, and why when it is ``dead`` (else an empty detail).
 
-
-def scheduler_detail(state: store.SchedulerState | None, now: float) -> str:
-    """Why the scheduler is ``dead`` (empty when it is alive), for the operator who sees the word.
-
-    A starting scheduler is alive but cannot run a task until its worker has imported GNU Radio,
-    compiled the flowgraphs and checked the radio; that takes seconds and is not a fault.
+    A scheduler that cannot run a task now is ``dead``: none runs, it stopped beating, or it is
+    still starting. Starting is no fault (its worker imports GNU Radio, compiles the flowgraphs
+    and checks the radio, which takes seconds), so the detail tells the operator which it is.
     """
     if state is None or state.owner is None or state.state == "stopped":
-        return "no scheduler is running for this database"
+        return "dead", "no scheduler is running for this database"
     age = now - state.heartbeat
     if age > DEAD_AFTER_S:
-        return f"no heartbeat for {age:.0f} s (scheduler pid {state.pid} on {state.host or '?'})"
+        return "dead", f"no heartbeat for {age:.0f} s (scheduler pid {state.pid} on {state.host or '?'})"
     if state.state == "starting":
-        return "starting: the worker is importing GNU Radio, compiling the flowgraphs and checking the radio"
-    return ""
+        return "dead", "starting: the worker is importing GNU Radio, compiling the flowgraphs and checking the radio"
+    return ("running" if state.state == "running" else "idle"), ""
 
 
 def install(app: bottle.Bottle, settings: Settings) -> None:
@@ -137,9 +129,10 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             last = None
         if last:
             last = {**last, "schedule_entry": url(f"/schedule/{last['schedule_entry']}/")}
+        scheduler, scheduler_detail = scheduler_status(state, now)
         body: dict[str, Any] = {
-            "scheduler": scheduler_state(state, now),
-            "scheduler_detail": scheduler_detail(state, now),
+            "scheduler": scheduler,
+            "scheduler_detail": scheduler_detail,
             "task_queue": queue,
             "radio": {
                 "driver": _radio_driver(settings, state),
