@@ -60,6 +60,8 @@ class Scheduler:
         self.worker = Worker(settings)
         self._stop = threading.Event()
         self._heartbeat_thread: Optional[threading.Thread] = None
+        #: the thread start_in_background runs this scheduler in (None when run_forever runs it)
+        self.thread: Optional[threading.Thread] = None
         self._state_lock = threading.RLock()
         self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None}
         self.started = time.time()
@@ -221,9 +223,8 @@ class Scheduler:
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for a background scheduler (start_in_background) to finish its task and stop."""
-        thread = getattr(self, "thread", None)
-        if thread is not None:
-            thread.join(timeout)
+        if self.thread is not None:
+            self.thread.join(timeout)
 
     def _entries(self) -> list[planner.EntryPlan]:
         with store.database.connection_context():

@@ -129,7 +129,7 @@ def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, 
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "radio_failure": False}
     return {
         "ok": True,
-        "radio_ok": action is not None and action.kind != "log",  # the radio delivered: it is healthy
+        "radio_ok": action.kind != "log",  # the radio delivered: it is healthy
         "log": result.log,
         "capture_seconds": result.capture_seconds,
         "recordings": [

@@ -168,9 +168,8 @@ def open_database(url: str) -> peewee.Database:
             },
             timeout=10,
         )
-    if url.startswith("postgres://") or url.startswith("postgresql://"):
-        # peewee runs in autocommit mode: a failed statement does not leave the connection aborted
-        return _connect_url(url)
+    # PostgreSQL needs no option: peewee runs in autocommit mode, so a failed statement does not
+    # leave the connection aborted
     return _connect_url(url)
 
 
