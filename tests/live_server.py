@@ -15,20 +15,15 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
 
+from tests.ports import free_port, wait_for_port
+
 SCOS_GR = Path(sys.executable).with_name("scos-gr")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Response:
@@ -74,12 +69,8 @@ class LiveServer:
                 self.token = line.strip()
             if line.startswith("scos-gr: serving"):
                 break
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError("server did not open its port")
+        wait_for_port(self.port, deadline, "server did not open its port")
+        return self
 
     def wait_scheduler(self, state: str = "idle", timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout

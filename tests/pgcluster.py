@@ -10,12 +10,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from tests.ports import free_port, wait_for_port
 
 
 def _bindir() -> Path:
@@ -25,18 +26,12 @@ def _bindir() -> Path:
     return Path(candidates[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PostgresCluster:
     def __init__(self) -> None:
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="scos-pg-"))
         self.datadir = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_postgres = os.geteuid() == 0
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
@@ -58,13 +53,8 @@ class PostgresCluster:
         if proc.returncode:
             log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {proc.stderr or proc.stdout} {log}")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError("PostgreSQL did not accept connections")
+        wait_for_port(self.port, time.monotonic() + 30, "PostgreSQL did not accept connections")
+        return self
 
     def create_database(self) -> str:
         """A fresh database; returns its DATABASE_URL."""

@@ -16,7 +16,8 @@ import yaml
 from sigmf import sigmffile
 
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
-from tests.live_server import LiveServer, free_port
+from tests.live_server import LiveServer
+from tests.ports import free_port
 from tests.scheduler.procs import alive, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
