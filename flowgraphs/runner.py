@@ -217,8 +217,7 @@ def _run_flowgraph(
         top_block.stop()
         finished.wait(5.0)
         message = f"flowgraph {action.flowgraph} did not finish within {timeout_s:g} s; stopped"
-        radio_errors = [f"{name}: {block.error}" for name, block in vars(top_block).items()
-                        if getattr(block, "radio_check", False) and getattr(block, "error", None)]
+        radio_errors = _radio_check_errors(top_block)
         error = RadioStalled(f"{message}: " + "; ".join(radio_errors)) if radio_errors else FlowgraphTimeout(message)
         error.measurements = _measurements(top_block)  # e.g. radio_health judged on stop: too few samples
         raise error
@@ -226,9 +225,7 @@ def _run_flowgraph(
 
     errors = list(_block_errors(top_block))
     if errors:
-        radio = any(getattr(block, "radio_check", False) and getattr(block, "error", None)
-                    for block in vars(top_block).values())
-        error = (RadioFailure if radio else ActionError)("; ".join(errors))
+        error = (RadioFailure if _radio_check_errors(top_block) else ActionError)("; ".join(errors))
         error.measurements = _measurements(top_block)
         raise error
     for name, block in _finalizers(top_block):
@@ -237,8 +234,9 @@ def _run_flowgraph(
         except Exception as exc:
             raise ActionError(f"{name}: {exc}") from exc
     if not action.records:
-        return ActionResult(capture_seconds=capture_seconds, measurements=_measurements(top_block),
-                            log=f"{action.name}: passed in {capture_seconds:.3f} s" + _block_results(top_block))
+        measurements = _measurements(top_block)
+        return ActionResult(capture_seconds=capture_seconds, measurements=measurements,
+                            log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
     recordings = collect_recordings(output_dir, [basename])
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
@@ -260,6 +258,13 @@ def _block_errors(top_block: Any) -> Iterable[str]:
             yield f"{name}: {error}"
 
 
+def _radio_check_errors(top_block: Any) -> list[str]:
+    """Errors of the blocks that judge the radio (``radio_check = True``): they make a failure
+    the radio's (radio health false) rather than the flowgraph's."""
+    return [f"{name}: {block.error}" for name, block in vars(top_block).items()
+            if getattr(block, "radio_check", False) and getattr(block, "error", None)]
+
+
 def _finalizers(top_block: Any) -> list[tuple[str, Any]]:
     return [(name, value) for name, value in vars(top_block).items() if callable(getattr(value, "finalize", None))]
 
@@ -270,13 +275,10 @@ def _measurements(top_block: Any) -> dict[str, dict]:
             if isinstance(getattr(value, "result", None), dict)}
 
 
-def _block_results(top_block: Any) -> str:
-    """Measured values blocks expose as ``.result`` (e.g. radio_health's level and rate)."""
-    parts = []
-    for value in vars(top_block).values():
-        result = getattr(value, "result", None)
-        if isinstance(result, dict):
-            parts.append(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+def _describe(measurements: dict[str, dict]) -> str:
+    """Measured values for the task log (e.g. radio_health's level and rate)."""
+    parts = [", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items())
+             for result in measurements.values()]
     return (" (" + "; ".join(parts) + ")") if parts else ""
 
 
