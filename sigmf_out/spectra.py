@@ -7,17 +7,19 @@ the knowledge of that layout lives here, beside the code that writes it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .writer import read_metadata
+
 
 @dataclass(frozen=True)
 class DetectorSpectra:
-    """The spectra of one capture: short detector name -> dBm per bin (fftshifted, bin N/2 at centre)."""
+    """The spectra of a recording's first capture: short detector name -> dBm per bin (fftshifted,
+    bin N/2 at ``center_frequency``)."""
 
     center_frequency: float
     sample_rate: float
@@ -53,23 +55,27 @@ def detector_of(annotation: dict[str, Any]) -> str | None:
 
 
 def read_detector_spectra(meta_path: Path | str, data_path: Path | str | None = None) -> DetectorSpectra:
-    """The detector spectra of a detection recording; ``ValueError`` for any other recording.
+    """The first capture's detector spectra of a detection recording; ``ValueError`` for any
+    other recording.
 
-    ``data_path`` defaults to the ``.sigmf-data`` beside ``meta_path``. An annotation that
-    reaches past the data (a truncated file) is left out rather than read short.
+    A survey recording holds one set of spectra per step, with the same labels: the first
+    annotation of each detector is taken, so values and ``center_frequency`` (the first
+    capture's) belong together. ``data_path`` defaults to the ``.sigmf-data`` beside
+    ``meta_path``. An annotation that reaches past the data (a truncated file) is left out
+    rather than read short.
     """
     meta_path = Path(meta_path)
     if data_path is None:
         data_path = meta_path.with_name(meta_path.name.replace(".sigmf-meta", ".sigmf-data"))
-    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    metadata = read_metadata(meta_path)
     if metadata["global"]["core:datatype"] != "rf32_le":
         raise ValueError(f"{meta_path.name}: not a detection recording")
     data = np.fromfile(data_path, dtype="<f4")
     spectra: dict[str, np.ndarray] = {}
-    for annotation in metadata.get("annotations", []):
+    for annotation in metadata.get("annotations", []):  # SigMF lists them by sample_start
         name = detector_of(annotation)
         start, count = int(annotation["core:sample_start"]), int(annotation["core:sample_count"])
-        if name is None or count < 1 or start + count > data.size:
+        if name is None or name in spectra or count < 1 or start + count > data.size:
             continue
         spectra[name] = data[start:start + count]
     if not spectra:

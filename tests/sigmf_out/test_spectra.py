@@ -57,3 +57,21 @@ def test_an_iq_recording_is_not_a_detection_recording(tmp_path):
     rec = write_recording(tmp_path, "iq_1", np.zeros(10, np.complex64), md)
     with pytest.raises(ValueError, match="not a detection recording"):
         read_detector_spectra(rec.meta_path)
+
+
+def test_a_survey_recording_gives_its_first_steps_spectra_with_its_first_frequency(tmp_path):
+    from scos_gr.sigmf_out.metadata import CaptureStep, set_captures
+
+    md = detection_metadata(fft_size=N, num_ffts=11, sample_rate=15.36e6, center_frequency=701e6,
+                            window="blackman", detectors=DETECTORS, capture_start=1_795_000_000.5)
+    template, d = md["annotations"], len(DETECTORS)
+    # as survey_sink writes them: step 1's annotations after step 0's, same labels
+    md["annotations"] = [dict(a, **{"core:sample_start": (s * d + i) * N}) for s in range(2)
+                         for i, a in enumerate(template)]
+    set_captures(md, [CaptureStep(frequency=701e6 + 15e6 * s, sample_start=s * d * N,
+                                  capture_start=1_795_000_000.5 + s) for s in range(2)])
+    data = np.concatenate([np.full((d, N), -90.0), np.full((d, N), -50.0)]).astype(np.float32)
+    rec = write_recording(tmp_path, "survey_1", data, md)
+    spectra = read_detector_spectra(rec.meta_path)
+    assert spectra.center_frequency == 701e6
+    assert all((values == -90.0).all() for values in spectra.spectra.values())
