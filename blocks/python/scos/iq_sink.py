@@ -9,7 +9,6 @@ that every expected sample is there, and hands it to ``sigmf_out.writer.finalize
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -17,7 +16,8 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from .radio import DROPPED_TAG, rx_time_seconds
+from .radio import DROPPED_TAG, dropped_samples_of, rx_time_seconds
+from .sigmf_sink import parse_context
 
 
 class iq_probe(gr.sync_block):
@@ -38,9 +38,9 @@ class iq_probe(gr.sync_block):
             self.first_sample_time = time.time()
         for tag in self.get_tags_in_window(0, 0, n):
             if pmt.eq(tag.key, self._dropped_key):
-                value = pmt.to_python(tag.value) or {}
-                self.dropped_samples += int(value.get("dropped_samples", 0))
-                self.overflows += int(value.get("overflows", 1))
+                dropped, overflows = dropped_samples_of(tag.value)
+                self.dropped_samples += dropped
+                self.overflows += overflows
             elif pmt.eq(tag.key, self._rx_time) and tag.offset == 0:
                 seconds = rx_time_seconds(tag.value)
                 if seconds:
@@ -61,10 +61,7 @@ class iq_sink(gr.hier_block2):
         self.samp_rate, self.center_freq = float(samp_rate), float(center_freq)
         self.num_samples = int(num_samples)
         self.output_dir, self.basename = str(output_dir), str(basename)
-        try:
-            self.context = json.loads(metadata_json) if metadata_json else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"iq_sink: metadata_json is not JSON: {exc}") from exc
+        self.context = parse_context(metadata_json)
         import os
 
         os.makedirs(self.output_dir, exist_ok=True)

@@ -36,7 +36,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .radio import DROPPED_TAG, IMPEDANCE_OHM, rx_time_seconds
+from .radio import DROPPED_TAG, IMPEDANCE_OHM, dropped_samples_of, rx_time_seconds
 
 #: Detectors this block knows, in the order of the spec.
 DETECTORS = ("min", "max", "mean", "median", "sample")
@@ -336,13 +336,9 @@ class power_stats(gr.basic_block):
             self._capture_start = time.time()
         for tag in self.get_tags_in_window(0, start, stop):
             if pmt.eq(tag.key, self._dropped_key):
-                value = pmt.to_python(tag.value)
-                if isinstance(value, dict):
-                    self._dropped += int(value.get("dropped_samples", 0))
-                    self._overflows += int(value.get("overflows", 1))
-                else:
-                    self._dropped += int(value)
-                    self._overflows += 1
+                dropped, overflows = dropped_samples_of(tag.value)
+                self._dropped += dropped
+                self._overflows += overflows
             elif pmt.eq(tag.key, self._step_key) and self._acc.count == 0 and tag.offset == read + start:
                 # a survey step starts here: its frequency and time (survey_stepper's tag)
                 step = pmt.to_python(tag.value)

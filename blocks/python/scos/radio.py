@@ -348,6 +348,15 @@ class rx_time_monitor(gr.sync_block):
         return n
 
 
+def dropped_samples_of(value: Any) -> tuple[int, int]:
+    """(dropped samples, overflows) of a ``scos_dropped`` tag value: the dict the sources tag, or
+    a bare count (one overflow)."""
+    value = pmt.to_python(value)
+    if isinstance(value, dict):
+        return int(value.get("dropped_samples", 0)), int(value.get("overflows", 1))
+    return int(value), 1
+
+
 def rx_time_seconds(value: Any) -> float | None:
     """Epoch seconds of an ``rx_time`` tag value (tuple of uint64 seconds and double fraction)."""
     try:
