@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scos_gr import store  # noqa: E402
@@ -24,10 +26,6 @@ from tests.live_server import LiveServer  # noqa: E402
 REQUESTS = 400
 WARMUP = 50
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def timings(server: LiveServer, path: str) -> list[float]:
@@ -76,8 +74,8 @@ def main() -> None:
             full = {k: timings(server, p) for k, p in paths.items()}
     ratios = {}
     for key in paths:
-        e50, e99 = percentile(empty[key], 50), percentile(empty[key], 99)
-        f50, f99 = percentile(full[key], 50), percentile(full[key], 99)
+        e50, e99 = np.percentile(empty[key], [50, 99], method="nearest")
+        f50, f99 = np.percentile(full[key], [50, 99], method="nearest")
         ratios[key] = (f99 / e99, f99)
         print(f"GET {paths[key]:28s} empty: p50 {e50:6.2f} ms p99 {e99:6.2f} ms | 10k acquisitions: "
               f"p50 {f50:6.2f} ms p99 {f99:6.2f} ms | p99 ratio {f99 / e99:.2f} "

@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scos_gr import store  # noqa: E402
@@ -48,10 +50,6 @@ class MeasuredScheduler(Scheduler):
         self.overhead_ms.append((committed - self._due[task.task_id] - outcome.capture_seconds) * 1000)
 
 
-def pct(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,10 +77,13 @@ def main() -> None:
     overhead, jitter, capture = (scheduler.overhead_ms[WARMUP:], scheduler.jitter_ms[WARMUP:],
                                  scheduler.capture_ms[WARMUP:])
     print(f"tasks measured: {len(overhead)} (acquire700c, sim radio, warm worker)")
-    print(f"capture (flowgraph run, the baseline): p50 {pct(capture, 50):.1f} ms p99 {pct(capture, 99):.1f} ms")
-    print(f"overhead (due -> committed, minus capture): p50 {pct(overhead, 50):.1f} ms p99 {pct(overhead, 99):.1f} ms")
-    print(f"start jitter (due -> claimed): p50 {pct(jitter, 50):.1f} ms p99 {pct(jitter, 99):.1f} ms")
-    print(f"overhead_p99_ms={pct(overhead, 99):.1f} start_jitter_p99_ms={pct(jitter, 99):.1f}")
+    capture50, capture99 = np.percentile(capture, [50, 99], method="nearest")
+    overhead50, overhead99 = np.percentile(overhead, [50, 99], method="nearest")
+    jitter50, jitter99 = np.percentile(jitter, [50, 99], method="nearest")
+    print(f"capture (flowgraph run, the baseline): p50 {capture50:.1f} ms p99 {capture99:.1f} ms")
+    print(f"overhead (due -> committed, minus capture): p50 {overhead50:.1f} ms p99 {overhead99:.1f} ms")
+    print(f"start jitter (due -> claimed): p50 {jitter50:.1f} ms p99 {jitter99:.1f} ms")
+    print(f"overhead_p99_ms={overhead99:.1f} start_jitter_p99_ms={jitter99:.1f}")
 
 
 if __name__ == "__main__":
