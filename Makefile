@@ -5,7 +5,7 @@
 #   make bench  run the benchmarks under bench/ and print their figures
 #   make grc    open GNU Radio Companion on flowgraphs/ with the scos blocks available
 
-APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make postgresql chromium chromium-driver
+APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make gcc libc6-dev postgresql chromium chromium-driver
 VENV := .venv
 PY := $(VENV)/bin/python
 # The venv sees Debian's gnuradio and numpy; pip's resolver keeps numpy<2 (pyproject pins it).
@@ -40,11 +40,13 @@ $(VENV)/.installed: pyproject.toml
 	@$(PY) -c 'import numpy, sys; assert numpy.__version__.startswith("1."), numpy.__file__; sys.exit(0)'
 	touch $@
 
-# The OOT module gnuradio.scos, configured and installed by CMake into the venv's prefix
-# (Python package under site-packages/gnuradio/scos, GRC files under share/gnuradio/grc/blocks).
+# The OOT module gnuradio.scos, configured, built (its C detector loops) and installed by CMake
+# into the venv's prefix (Python package and the loops' library under site-packages/gnuradio/scos,
+# GRC files under share/gnuradio/grc/blocks).
 $(VENV)/.oot-installed: $(VENV)/.installed $(OOT_SOURCES)
 	cmake -S . -B build -DCMAKE_INSTALL_PREFIX=$(CURDIR)/$(VENV) \
 		-DPython3_EXECUTABLE=$(CURDIR)/$(PY) >/dev/null
+	cmake --build build >/dev/null
 	cmake --install build >/dev/null
 	touch $@
 

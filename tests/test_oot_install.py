@@ -1,4 +1,4 @@
-"""The OOT module installs like any GNU Radio OOT module: cmake configure + install into a prefix."""
+"""The OOT module installs like any GNU Radio OOT module: cmake configure + build + install into a prefix."""
 from __future__ import annotations
 
 import os
@@ -15,11 +15,13 @@ def test_cmake_install_into_a_temporary_prefix(tmp_path):
     prefix, build = tmp_path / "prefix", tmp_path / "build"
     subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), f"-DCMAKE_INSTALL_PREFIX={prefix}",
                     f"-DPython3_EXECUTABLE={sys.executable}"], check=True, capture_output=True, timeout=120)
+    subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True, timeout=300)
     subprocess.run(["cmake", "--install", str(build)], check=True, capture_output=True, timeout=120)
 
     [package] = list(prefix.glob("lib/python3*/site-packages/gnuradio/scos"))
     assert sorted(p.name for p in package.glob("*.py")) == PYTHON_FILES
     assert {"__init__.py", "radio.py", "power_stats.py", "sigmf_sink.py"} <= set(PYTHON_FILES)
+    assert (package / "_detector_kernels.so").is_file()  # power_stats' compiled loops (blocks/lib)
     blocks_dir = prefix / "share" / "gnuradio" / "grc" / "blocks"
     assert sorted(p.name for p in blocks_dir.glob("*.yml")) == GRC_FILES
     assert {"scos_radio_source.block.yml", "scos_sim_source.block.yml", "scos_power_stats.block.yml",
@@ -28,8 +30,10 @@ def test_cmake_install_into_a_temporary_prefix(tmp_path):
     # the installed copy is importable as gnuradio.scos by the system interpreter (not the venv's)
     site = package.parent.parent
     env = dict(os.environ, PYTHONPATH=str(site))
-    probe = subprocess.run(["/usr/bin/python3", "-c", "from gnuradio import scos; print(scos.__file__); "
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import importlib; from gnuradio import scos; print(scos.__file__); "
+                            "print(importlib.import_module('gnuradio.scos.power_stats').KERNELS._name); "
                             "print(scos.power_stats(16, 11).fft_size)"],
                            check=True, capture_output=True, text=True, env=env, timeout=60)
     lines = probe.stdout.split()
     assert lines[0].startswith(str(package)) and lines[-1] == "16"
+    assert lines[1] == str(package / "_detector_kernels.so")  # loaded from the installed package

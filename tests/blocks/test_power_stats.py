@@ -127,3 +127,54 @@ def test_unknown_detector_or_window_is_refused():
         scos.power_stats(16, 11, 1e6, 1e8, "blackman", 0.0, "min,average")
     with pytest.raises(ValueError):
         scos.power_stats(16, 11, 1e6, 1e8, "triangle-ish", 0.0, "min")
+
+
+# --- the compiled loops (blocks/lib/detector_kernels.c) against the numpy code -----------------
+
+def test_the_compiled_detector_loops_are_installed_and_used_by_default():
+    assert ps.KERNELS is not None, "make deps builds blocks/lib into the venv"
+    assert ps.DetectorAccumulator(64, 10)._kernels is ps.KERNELS
+
+
+def _awkward_frames(rng: np.random.Generator, num_frames: int, fft_size: int) -> np.ndarray:
+    """Noise over 60 dB of bin levels, a strong tone, zeros, a denormal and an infinity."""
+    frames = (rng.exponential(1.0, (num_frames, fft_size)) * np.geomspace(1e-12, 1e-6, fft_size)).astype(np.float32)
+    frames[:, fft_size // 3] *= 1e5
+    frames[3, 1] = 0.0
+    frames[7, 2] = np.float32(1e-42)
+    frames[11, 4] = np.inf
+    return frames
+
+
+@pytest.mark.parametrize("exact_median_bytes", [ps.EXACT_MEDIAN_BYTES, 0], ids=["exact median", "histogram median"])
+def test_kernels_and_numpy_give_the_same_detectors(exact_median_bytes):
+    rng = np.random.default_rng(11)
+    frames = _awkward_frames(rng, 2_500, 256)
+    results = []
+    for kernels in (ps.KERNELS, None):
+        acc = ps.DetectorAccumulator(256, len(frames), exact_median_bytes=exact_median_bytes, kernels=kernels)
+        for start, stop in ((0, 1), (1, 700), (700, 2_100), (2_100, 2_500)):  # uneven work() calls
+            acc.update(frames[start:stop])
+        results.append((acc.result(), acc.median))
+    (got, got_median), (want, want_median) = results
+    for name in ("min", "max", "sample", "median"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    np.testing.assert_allclose(got["mean"], want["mean"], rtol=1e-6)
+    np.testing.assert_array_equal(got["max"], frames.max(axis=0))
+    if exact_median_bytes == 0:  # the same histogram, bucket for bucket
+        assert got_median.base == want_median.base
+        np.testing.assert_array_equal(got_median.counts, want_median.counts)
+
+
+def test_a_nan_makes_only_its_own_bin_nan_in_both_implementations():
+    rng = np.random.default_rng(12)
+    frames = _awkward_frames(rng, 1_500, 128)
+    frames[20, 9] = np.nan
+    for kernels in (ps.KERNELS, None):
+        for exact_median_bytes in (ps.EXACT_MEDIAN_BYTES, 0):
+            acc = ps.DetectorAccumulator(128, len(frames), exact_median_bytes=exact_median_bytes, kernels=kernels)
+            acc.update(frames)
+            got = acc.result()
+            for name in ("min", "max", "mean", "median"):
+                assert np.isnan(got[name][9]), (name, kernels, exact_median_bytes)
+                assert not np.isnan(np.delete(got[name], 9)).any(), (name, kernels, exact_median_bytes)

@@ -1,7 +1,8 @@
-"""gnuradio.scos: the GNU Radio blocks of scos-gr (Python-only out-of-tree module).
+"""gnuradio.scos: the GNU Radio blocks of scos-gr (out-of-tree module of Python blocks).
 
 - :class:`radio_source` / :class:`sim_source`: the radio (gr-osmosdr device or simulated radio).
-- :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm.
+- :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm (its two
+  per-value loops are C, ``blocks/lib``, loaded with ctypes).
 - :class:`sigmf_sink`: writes the detector spectra as a SigMF recording via ``scos_gr.sigmf_out``.
 - :class:`iq_sink`: raw IQ to disk through a stock file sink, then a SigMF recording.
 - :class:`radio_health`: checks the radio's sample rate and level (the monitor_radio action).

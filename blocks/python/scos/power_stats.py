@@ -9,7 +9,12 @@ emits one vector per detector, in the order of ``detectors``, each
 (the normalisation of the spec: watts per bin across 50 ohm, then dBm, plus the calibration
 gain correction). The mean is the mean of watts (then dB); ``sample`` is the last frame.
 
-Everything works on whole batches of frames with numpy (never a Python loop per frame).
+Everything works on whole batches of frames (never a Python loop per frame). Two loops are
+compiled C (``blocks/lib/detector_kernels.c``, loaded with ctypes as ``KERNELS``): the running
+min/max/sum and the median's histogram counting, each one pass over a batch. numpy needs
+several passes and temporaries for the same work, which made the detector cost more CPU per
+sample than the whole FFT chain in front of it. When the library is not built the block uses
+its numpy code (same results, tested against each other) and logs a warning.
 
 The median and its memory
 -------------------------
@@ -28,7 +33,10 @@ The median and its memory
 """
 from __future__ import annotations
 
+import ctypes
+import logging
 import math
+import os
 import time
 from typing import Any, Sequence
 
@@ -58,6 +66,36 @@ _CODE_MAX = (255 << HIST_MANTISSA_BITS) - 1  # largest finite float32
 #: per-pass cost grows with bins x dynamic range, so fewer, larger passes are faster.
 BATCH_ROWS = 1024
 _TINY = float(np.finfo(np.float32).tiny)
+
+_log = logging.getLogger(__name__)
+
+
+def load_kernels() -> ctypes.CDLL | None:
+    """The compiled detector loops installed next to this file, or None when they are not built."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_detector_kernels.so")
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+
+    def array(dtype: Any, ndim: int) -> Any:
+        return np.ctypeslib.ndpointer(dtype, ndim=ndim, flags="C_CONTIGUOUS")
+
+    size = ctypes.c_size_t
+    lib.scos_frame_stats.argtypes = [array(np.float32, 2), size, size,
+                                     array(np.float32, 1), array(np.float32, 1), array(np.float64, 1)]
+    lib.scos_frame_stats.restype = None
+    lib.scos_histogram_add.argtypes = [array(np.float32, 2), size, size, ctypes.c_int,
+                                       array(np.uint32, 2), ctypes.c_int32, size]
+    lib.scos_histogram_add.restype = None
+    return lib
+
+
+#: The compiled loops (None: numpy does everything).
+KERNELS = load_kernels()
+if KERNELS is None:
+    _log.warning("power_stats: detector kernels (_detector_kernels) not built; using numpy, "
+                 "which costs about twice the CPU per sample")
 
 
 def parse_detectors(detectors: str | Sequence[str]) -> list[str]:
@@ -122,11 +160,17 @@ def _codes_to_float(codes: np.ndarray) -> np.ndarray:
     return (np.asarray(codes, dtype=np.int64) << _HIST_SHIFT).astype(np.int32).view(np.float32).astype(np.float64)
 
 
+def _code(value: float) -> int:
+    """The histogram bucket of a positive normal float32 value."""
+    return int(np.float32(value).view(np.int32)) >> _HIST_SHIFT
+
+
 class HistogramMedian:
     """Per-bin log-grid histogram (see the module docstring): memory independent of frame count."""
 
-    def __init__(self, fft_size: int):
+    def __init__(self, fft_size: int, kernels: ctypes.CDLL | None = None):
         self.fft_size = fft_size
+        self._kernels = kernels
         self.counts = np.zeros((fft_size, 0), dtype=np.uint32)
         self.base = 0  # code of column 0
         self.n = 0
@@ -147,13 +191,24 @@ class HistogramMedian:
         self.counts, self.base = grown, new_lo
 
     def update(self, frames: np.ndarray, lo_value: float, hi_value: float) -> None:
-        """Count ``frames`` ((B, N) float32 >= 0); lo/hi_value: the smallest/largest value in it."""
+        """Count ``frames`` ((B, N) float32 >= 0, C-contiguous).
+
+        lo_value/hi_value: at most the smallest / at least the largest value in ``frames``.
+        """
+        if self._kernels is not None:
+            lo = min(_code(lo_value), _CODE_MAX) if lo_value >= _TINY else _CODE_MIN
+            hi = max(_code(hi_value), lo) if math.isfinite(hi_value) else _CODE_MAX
+            self._cover(lo, hi)
+            self._kernels.scos_histogram_add(frames, len(frames), self.fft_size, _HIST_SHIFT,
+                                             self.counts, self.base, self.counts.shape[1])
+            self.n += len(frames)
+            return
         codes = np.empty(frames.shape, dtype=np.intp)
         np.right_shift(frames.view(np.int32), _HIST_SHIFT, out=codes, casting="unsafe")
         if not (lo_value >= _TINY and math.isfinite(hi_value)):  # zeros, denormals, inf/nan: clamp
             np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
-        lo = int(codes.min()) if not lo_value >= _TINY else int(np.float32(lo_value).view(np.int32)) >> _HIST_SHIFT
-        hi = int(codes.max()) if not math.isfinite(hi_value) else int(np.float32(hi_value).view(np.int32)) >> _HIST_SHIFT
+        lo = int(codes.min()) if not lo_value >= _TINY else _code(lo_value)
+        hi = int(codes.max()) if not math.isfinite(hi_value) else _code(hi_value)
         width = hi - lo + 1
         codes += self._bins * width - lo
         counts = np.bincount(codes.ravel(), minlength=self.fft_size * width).reshape(self.fft_size, width)
@@ -182,13 +237,17 @@ class HistogramMedian:
 
 
 class DetectorAccumulator:
-    """Running min/max/sum/last frame and the median of one capture of ``num_ffts`` frames."""
+    """Running min/max/sum/last frame and the median of one capture of ``num_ffts`` frames.
+
+    ``kernels``: the compiled loops (default ``KERNELS``); None does everything with numpy.
+    """
 
     def __init__(self, fft_size: int, num_ffts: int, detectors: Sequence[str] = DETECTORS,
-                 exact_median_bytes: int = EXACT_MEDIAN_BYTES):
+                 exact_median_bytes: int = EXACT_MEDIAN_BYTES, kernels: ctypes.CDLL | None = KERNELS):
         self.fft_size, self.num_ffts = int(fft_size), int(num_ffts)
         self.detectors = list(detectors)
         self._exact_bytes = exact_median_bytes
+        self._kernels = kernels
         self.reset()
 
     def reset(self) -> None:
@@ -203,7 +262,7 @@ class DetectorAccumulator:
             if self.num_ffts * self.fft_size * 4 <= self._exact_bytes:
                 self.median = ExactMedian(self.fft_size, self.num_ffts)
             else:
-                self.median = HistogramMedian(self.fft_size)
+                self.median = HistogramMedian(self.fft_size, self._kernels)
 
     @property
     def complete(self) -> bool:
@@ -211,18 +270,24 @@ class DetectorAccumulator:
 
     def update(self, frames: np.ndarray) -> None:
         """Add frames ((B, N) float32, B <= frames still missing from the capture)."""
-        frames = np.asarray(frames, dtype=np.float32).reshape(-1, self.fft_size)
+        frames = np.ascontiguousarray(frames, dtype=np.float32).reshape(-1, self.fft_size)
         if self.count + len(frames) > self.num_ffts:
             raise ValueError("more frames than the capture holds")
         for start in range(0, len(frames), BATCH_ROWS):
             batch = frames[start:start + BATCH_ROWS]
-            lo = np.minimum.reduce(batch, axis=0)
-            hi = np.maximum.reduce(batch, axis=0)
-            np.minimum(self.min, lo, out=self.min)
-            np.maximum(self.max, hi, out=self.max)
-            self.sum += np.add.reduce(batch, axis=0)
+            if self._kernels is not None:
+                self._kernels.scos_frame_stats(batch, len(batch), self.fft_size, self.min, self.max, self.sum)
+                # the capture's range so far covers this batch's (the kernel's min/max skip NaN)
+                lo_value, hi_value = float(self.min.min()), float(self.max.max())
+            else:
+                lo = np.minimum.reduce(batch, axis=0)
+                hi = np.maximum.reduce(batch, axis=0)
+                np.minimum(self.min, lo, out=self.min)
+                np.maximum(self.max, hi, out=self.max)
+                self.sum += np.add.reduce(batch, axis=0)
+                lo_value, hi_value = float(lo.min()), float(hi.max())
             if isinstance(self.median, HistogramMedian):
-                self.median.update(batch, float(lo.min()), float(hi.max()))
+                self.median.update(batch, lo_value, hi_value)
             elif self.median is not None:
                 self.median.update(batch)
         if len(frames):
@@ -237,6 +302,11 @@ class DetectorAccumulator:
                "mean": self.sum / self.count, "sample": self.last.astype(np.float64)}
         if self.median is not None:
             out["median"] = self.median.result()
+        nan = np.isnan(self.sum)
+        if nan.any():  # a NaN frame value makes its bin's detectors NaN, as numpy's would be
+            for name in ("min", "max", "median"):
+                if name in out:
+                    out[name][nan] = np.nan
         return {d: out[d] for d in self.detectors}
 
 
