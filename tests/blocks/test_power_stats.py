@@ -178,3 +178,12 @@ def test_a_nan_makes_only_its_own_bin_nan_in_both_implementations():
             for name in ("min", "max", "mean", "median"):
                 assert np.isnan(got[name][9]), (name, kernels, exact_median_bytes)
                 assert not np.isnan(np.delete(got[name], 9)).any(), (name, kernels, exact_median_bytes)
+
+
+def test_frames_that_are_all_infinite_give_infinite_detectors_in_both_implementations():
+    frames = np.full((5, 8), np.inf, dtype=np.float32)  # a saturated, overflowing input
+    for kernels in (ps.KERNELS, None):
+        acc = ps.DetectorAccumulator(8, 5, exact_median_bytes=0, kernels=kernels)
+        acc.update(frames)
+        for name, values in acc.result().items():
+            assert np.isposinf(values).all(), (name, kernels)

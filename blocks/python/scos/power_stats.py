@@ -165,6 +165,17 @@ def _code(value: float) -> int:
     return int(np.float32(value).view(np.int32)) >> _HIST_SHIFT
 
 
+def _code_range(lo_value: float, hi_value: float) -> tuple[int, int]:
+    """The buckets from ``lo_value`` to ``hi_value``, as the clamped codes of the values between.
+
+    A lowest value that is zero, denormal, negative or NaN takes _CODE_MIN; a highest value that
+    is inf or NaN takes _CODE_MAX.
+    """
+    lo = min(_code(lo_value), _CODE_MAX) if lo_value >= _TINY else _CODE_MIN
+    hi = max(_code(hi_value), lo) if math.isfinite(hi_value) else _CODE_MAX
+    return lo, hi
+
+
 class HistogramMedian:
     """Per-bin log-grid histogram (see the module docstring): memory independent of frame count."""
 
@@ -195,9 +206,8 @@ class HistogramMedian:
 
         lo_value/hi_value: at most the smallest / at least the largest value in ``frames``.
         """
+        lo, hi = _code_range(lo_value, hi_value)
         if self._kernels is not None:
-            lo = min(_code(lo_value), _CODE_MAX) if lo_value >= _TINY else _CODE_MIN
-            hi = max(_code(hi_value), lo) if math.isfinite(hi_value) else _CODE_MAX
             self._cover(lo, hi)
             self._kernels.scos_histogram_add(frames, len(frames), self.fft_size, _HIST_SHIFT,
                                              self.counts, self.base, self.counts.shape[1])
@@ -207,8 +217,6 @@ class HistogramMedian:
         np.right_shift(frames.view(np.int32), _HIST_SHIFT, out=codes, casting="unsafe")
         if not (lo_value >= _TINY and math.isfinite(hi_value)):  # zeros, denormals, inf/nan: clamp
             np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
-        lo = int(codes.min()) if not lo_value >= _TINY else _code(lo_value)
-        hi = int(codes.max()) if not math.isfinite(hi_value) else _code(hi_value)
         width = hi - lo + 1
         codes += self._bins * width - lo
         counts = np.bincount(codes.ravel(), minlength=self.fft_size * width).reshape(self.fft_size, width)
