@@ -1,22 +1,33 @@
 """Throughput of the detection flowgraph against the same chain of stock blocks, in one run.
 
-Both use the real acquire700c.grc (compiled by grcc like the runner does) on the simulated radio,
+All use the real acquire700c.grc (compiled by grcc like the runner does) on the simulated radio,
 unthrottled, for the same number of samples:
 
 - baseline: the flowgraph's own radio -> head -> stream_to_vector -> fft_vcc -> |.|^2 chain,
   its Python detector and sink disconnected and a null sink connected instead;
 - full: the whole flowgraph, power_stats (all five detectors; a capture this long takes the
-  histogram median) and the SigMF sink writing the recording.
+  histogram median) and the SigMF sink writing the recording;
+- two ceilings, the same chain ending in a block that does next to nothing: a stock C++ block
+  that reads every value once and adds it up (``integrate_ff``: per-bin sums over 1000 frames)
+  and a Python block that only consumes its input. A detector reads every value too, so it
+  cannot do much better than the first: both show the cost of one more thread taking every
+  frame from the chain. On a machine with few cores that thread competes with the chain itself
+  for the CPU, and these figures show how much of the ratio is left for the detector's own work.
+
+Each configuration also reports the process's CPU time per sample (user + system, all threads,
+from ``getrusage``): the full flowgraph's minus the baseline's is what the detector and the sink
+cost, a steadier figure than the rates on a shared machine.
 
 It also prints the simulated radio's own rate (sim_source -> head -> null sink; goal >= 100 MS/s
 unthrottled), since every other figure here stands on it.
 
-The two alternate for ROUNDS rounds and the best of each is kept (the machine is shared).
-The last line is ``ratio=<full/baseline> msps=<full> baseline_msps=<baseline>``.
+The configurations alternate for ROUNDS rounds and the best rate of each is kept (the machine is
+shared). The last line is ``ratio=<full/baseline> msps=<full> baseline_msps=<baseline>``.
 """
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -38,30 +49,79 @@ def _top_block(work: Path, num_ffts: int):
                metadata_json="{}"), out
 
 
-def _timed(tb) -> float:
-    started = time.perf_counter()
-    tb.start()
-    tb.wait()
-    return time.perf_counter() - started
+class Run:
+    """One timed flowgraph run: samples, wall seconds and the process's CPU seconds (all threads)."""
+
+    def __init__(self, tb, samples: int):
+        cpu = _cpu_seconds()
+        started = time.perf_counter()
+        tb.start()
+        tb.wait()
+        self.seconds = time.perf_counter() - started
+        self.cpu = _cpu_seconds() - cpu
+        self.samples = samples
+
+    @property
+    def msps(self) -> float:
+        return self.samples / self.seconds / 1e6
+
+    @property
+    def cpu_ns(self) -> float:
+        """CPU time per sample, every thread of the process (ns)."""
+        return self.cpu / self.samples * 1e9
 
 
-def baseline_msps(work: Path, num_ffts: int) -> float:
-    from gnuradio import blocks, gr
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # includes the flowgraph's finished threads
+    return usage.ru_utime + usage.ru_stime
 
+
+def _chain_ending_in(work: Path, num_ffts: int, *ending) -> Run:
+    """The flowgraph with power_stats and the sink replaced by ``ending`` after |.|^2."""
     tb, _ = _top_block(work, num_ffts)
     tb.disconnect(tb.blocks_complex_to_mag_squared_0, tb.scos_power_stats_0)
     tb.disconnect(tb.scos_power_stats_0, tb.scos_sigmf_sink_0)
-    tb.connect(tb.blocks_complex_to_mag_squared_0, blocks.null_sink(gr.sizeof_float * FFT_SIZE))
-    return num_ffts * FFT_SIZE / _timed(tb) / 1e6
+    tb.connect(tb.blocks_complex_to_mag_squared_0, *ending)
+    return Run(tb, num_ffts * FFT_SIZE)  # ``ending`` stays referenced until the run is over
 
 
-def full_msps(work: Path, num_ffts: int) -> float:
+def baseline(work: Path, num_ffts: int) -> Run:
+    from gnuradio import blocks, gr
+
+    return _chain_ending_in(work, num_ffts, blocks.null_sink(gr.sizeof_float * FFT_SIZE))
+
+
+def reader_ceiling(work: Path, num_ffts: int) -> Run:
+    """The chain ending in a stock C++ block that reads every value (per-bin sums)."""
+    from gnuradio import blocks, gr
+
+    return _chain_ending_in(work, num_ffts, blocks.integrate_ff(1000, FFT_SIZE),
+                            blocks.null_sink(gr.sizeof_float * FFT_SIZE))
+
+
+def python_ceiling(work: Path, num_ffts: int) -> Run:
+    """The chain ending in a Python block that consumes its input and does nothing else."""
+    import numpy as np
+    from gnuradio import gr
+
+    class consume_only(gr.basic_block):
+        def __init__(self):
+            gr.basic_block.__init__(self, "consume_only", [(np.float32, FFT_SIZE)], [])
+
+        def general_work(self, input_items, output_items):
+            self.consume(0, len(input_items[0]))
+            return 0
+
+    return _chain_ending_in(work, num_ffts, consume_only())
+
+
+def full(work: Path, num_ffts: int) -> Run:
     tb, out = _top_block(work, num_ffts)
-    seconds = _timed(tb)
+    run = Run(tb, num_ffts * FFT_SIZE)
     errors = [e for e in (tb.scos_power_stats_0.error, tb.scos_sigmf_sink_0.error) if e]
     if errors or not (out / "bench.sigmf-meta").is_file():
         sys.exit(f"full flowgraph failed: {errors or 'no recording written'}")
-    return num_ffts * FFT_SIZE / seconds / 1e6
+    return run
 
 
 def sim_source_msps(samples: int) -> float:
@@ -71,24 +131,35 @@ def sim_source_msps(samples: int) -> float:
     head = blocks.head(gr.sizeof_gr_complex, samples)
     head.set_min_output_buffer(1 << 16)
     tb.connect(scos.sim_source(15.36e6, 751e6), head, blocks.null_sink(gr.sizeof_gr_complex))
-    return samples / _timed(tb) / 1e6
+    return Run(tb, samples).msps
 
 
 def main() -> None:
     num_ffts = SAMPLES // FFT_SIZE
+    configurations = {"baseline": baseline, "reader": reader_ceiling, "python": python_ceiling, "full": full}
     with tempfile.TemporaryDirectory(prefix="scos-bench-") as tmp:
         work = Path(tmp)
         _top_block(work, 1)  # compile and import once, outside the timings
-        base, full, sim = [], [], []
+        runs: dict[str, list[Run]] = {name: [] for name in configurations}
+        sim = []
         for i in range(ROUNDS):
             sim.append(sim_source_msps(SAMPLES // 2))
-            base.append(baseline_msps(work, num_ffts))
-            full.append(full_msps(work, num_ffts))
-            print(f"round {i + 1}: stock chain {base[-1]:.1f} MS/s, detection flowgraph {full[-1]:.1f} MS/s", flush=True)
-    b, f = max(base), max(full)
+            for name, measure in configurations.items():
+                runs[name].append(measure(work, num_ffts))
+            print(f"round {i + 1}: " + ", ".join(f"{name} {r[-1].msps:.1f} MS/s" for name, r in runs.items()), flush=True)
+    best = {name: max(r, key=lambda run: run.msps) for name, r in runs.items()}
+    cpu = {name: min(run.cpu_ns for run in r) for name, r in runs.items()}
+    b, f = best["baseline"].msps, best["full"].msps
     print(f"sim_source alone (unthrottled -> head -> null sink): {max(sim):.1f} MS/s (goal 100)")
-    print(f"stock chain (sim -> head -> stream_to_vector -> fft_vcc -> mag^2 -> null sink): {b:.1f} MS/s")
-    print(f"full detection flowgraph acquire700c ({num_ffts} FFTs of {FFT_SIZE}, power_stats + sigmf_sink): {f:.1f} MS/s")
+    print(f"stock chain (sim -> head -> stream_to_vector -> fft_vcc -> mag^2 -> null sink): {b:.1f} MS/s, "
+          f"{cpu['baseline']:.2f} ns CPU per sample")
+    for name, what in (("reader", "a stock C++ block that sums each bin (integrate_ff)"),
+                       ("python", "a Python block that only consumes")):
+        print(f"ceiling, the chain ending in {what}: {best[name].msps:.1f} MS/s, ratio {best[name].msps / b:.3f}, "
+              f"{cpu[name]:.2f} ns CPU per sample")
+    print(f"full detection flowgraph acquire700c ({num_ffts} FFTs of {FFT_SIZE}, power_stats + sigmf_sink): "
+          f"{f:.1f} MS/s, {cpu['full']:.2f} ns CPU per sample (detector and sink: "
+          f"{cpu['full'] - cpu['baseline']:+.2f} ns); {f / best['reader'].msps:.2f} of the reader ceiling")
     print(f"real time at {REAL_TIME_MSPS} MS/s: x{f / REAL_TIME_MSPS:.1f} (goal x4); ratio {f / b:.3f} (goal 0.85)")
     print(f"ratio={f / b:.3f} msps={f:.1f} baseline_msps={b:.1f}")
 
