@@ -124,8 +124,9 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             free = shutil.disk_usage(settings.data_dir).free
         except OSError:
             free = 0
+        hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
         last = state.last_task if state is not None else None
-        if last and not user.is_admin and last.get("schedule_entry") in private_entry_names():
+        if last and last.get("schedule_entry") in hidden:
             last = None
         if last:
             last = {**last, "schedule_entry": url(f"/schedule/{last['schedule_entry']}/")}
@@ -145,8 +146,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
             "disk": {"used_bytes": int(used), "free_bytes": int(free)},
         }
         if state is not None and state.state == "running" and state.current_entry:
-            hidden = not user.is_admin and state.current_entry in private_entry_names()
-            if not hidden:
+            if state.current_entry not in hidden:
                 body["current_task"] = {"schedule_entry": url(f"/schedule/{state.current_entry}/"),
                                         "task_id": state.current_task_id}
         return json_body(body)

@@ -407,6 +407,11 @@ def test_status_reads_the_schedulers_heartbeat_from_the_store(bind):
         assert status["current_task"] == {"schedule_entry": bind.url(f"{API}/schedule/{secret}/"), "task_id": 4}
         hidden = bind.get(f"{API}/status", token=bind.user_token).json()
         assert hidden["scheduler"] == "running" and "current_task" not in hidden  # private: admins only
+        last = {"schedule_entry": secret, "task_id": 3, "status": "success", "finished": time.time()}
+        with store.database.connection_context():
+            S.update(last_task=last).execute()
+        assert bind.get(f"{API}/status").json()["last_task"] == {**last, "schedule_entry": bind.url(f"{API}/schedule/{secret}/")}
+        assert bind.get(f"{API}/status", token=bind.user_token).json()["last_task"] is None
         with store.database.connection_context():  # a loop that stopped beating is dead
             S.update(heartbeat=time.time() - 60, pid=4242, host="sensor-1").execute()
         status = bind.get(f"{API}/status").json()
