@@ -27,10 +27,13 @@ from tests.scheduler.procs import alive, worker_pids
 
 @pytest.fixture
 def make_settings(tmp_path):
+    """Settings with a private data dir (``env`` overrides), the store opened on their database."""
     def make(**env):
         base = {"SCOS_DATA_DIR": str(tmp_path / "data"), "SCOS_TASK_TIMEOUT": "20"}
         base.update(env)
-        return load_settings(base)
+        settings = load_settings(base)
+        store.init_store(settings.database_url)
+        return settings
     return make
 
 
@@ -92,7 +95,6 @@ def finished(name, count):
 
 def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_settings):
     settings = make_settings()
-    store.init_store(settings.database_url)
     with Running(settings):
         now = int(time.time())
         add_entry("c-block", start=now + 1, interval=1, stop=now + 4)
@@ -128,7 +130,6 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
 
 def test_a_radio_failure_fails_only_its_task_and_leaves_no_file(make_settings):
     settings = make_settings(SCOS_RADIO="sim,fail_every=2")
-    store.init_store(settings.database_url)
     with Running(settings):
         now = int(time.time())
         add_entry("flaky", start=now + 1, interval=1, stop=now + 4)
@@ -170,7 +171,6 @@ def running(name):
 
 def test_the_logger_action_logs_and_records_nothing(make_settings, stock_catalogue):
     settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
-    store.init_store(settings.database_url)
     with Running(settings) as scheduler:
         assert sorted(scheduler.worker.prepared) == ["quick", "slow"]  # warm-up compiled the catalogue
         add_entry("note", action="logger", interval=1, start=int(time.time()) + 1, stop=int(time.time()) + 3)
@@ -183,7 +183,6 @@ def test_the_logger_action_logs_and_records_nothing(make_settings, stock_catalog
 
 def test_a_worker_killed_mid_task_fails_that_task_and_the_next_task_succeeds(make_settings, stock_catalogue):
     settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
-    store.init_store(settings.database_url)
     with Running(settings) as scheduler:
         now = int(time.time())
         add_entry("victim", action="slow", start=now + 1)
@@ -201,7 +200,6 @@ def test_a_worker_killed_mid_task_fails_that_task_and_the_next_task_succeeds(mak
 
 def test_a_hung_worker_is_killed_its_task_fails_and_the_next_task_succeeds(make_settings, stock_catalogue):
     settings = make_settings(SCOS_ACTIONS=str(stock_catalogue), SCOS_TASK_TIMEOUT="2")
-    store.init_store(settings.database_url)
     with Running(settings) as scheduler:
         scheduler.worker.hang_margin_s = 0.5
         now = int(time.time())
@@ -225,7 +223,6 @@ def test_a_hung_worker_is_killed_its_task_fails_and_the_next_task_succeeds(make_
 
 def test_an_entry_left_with_no_run_is_made_inactive_by_the_loop(make_settings):
     settings = make_settings()
-    store.init_store(settings.database_url)
     now = int(time.time())
     add_entry("cut-short", action="logger", start=now - 100, interval=10)
     with store.database.connection_context():  # as after a PATCH that moved stop before the next run
@@ -243,7 +240,6 @@ def test_an_entry_left_with_no_run_is_made_inactive_by_the_loop(make_settings):
 
 def test_recovery_fails_interrupted_tasks_and_removes_unrecorded_files(make_settings):
     settings = make_settings()
-    store.init_store(settings.database_url)
     entry = add_entry("cut", start=int(time.time()) + 3600)
     with store.database.connection_context():
         store.Task.create(entry_name="cut", task_id=1, action="acquire700c", status=store.TASK_IN_PROGRESS)
@@ -269,7 +265,6 @@ def test_recovery_fails_interrupted_tasks_and_removes_unrecorded_files(make_sett
 
 def test_only_one_scheduler_per_database(make_settings):
     settings = make_settings()
-    store.init_store(settings.database_url)
     first = Scheduler(settings)
     first.acquire_lock()
     second = Scheduler(settings)
@@ -283,7 +278,6 @@ def test_kill_9_of_the_scheduler_mid_task_kills_its_worker_and_the_restart_fails
                                                                                           stock_catalogue, tmp_path):
     """`scos-gr scheduler` as a process: SIGKILL skips every clean-up, yet no worker may live on."""
     settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
-    store.init_store(settings.database_url)
     env = {**os.environ, "SCOS_DATA_DIR": str(settings.data_dir), "SCOS_ACTIONS": str(stock_catalogue)}
     env.pop("DATABASE_URL", None)
     scos_gr = str(Path(sys.executable).with_name("scos-gr"))
@@ -321,7 +315,6 @@ def test_kill_9_of_the_scheduler_mid_task_kills_its_worker_and_the_restart_fails
 
 def test_an_outcome_the_store_refuses_fails_its_task_removes_its_files_and_the_loop_goes_on(make_settings):
     settings = make_settings()
-    store.init_store(settings.database_url)
     with Running(settings):
         now = int(time.time())
         add_entry("clash", start=now + 1, interval=1, stop=now + 3)
@@ -339,7 +332,6 @@ def test_an_outcome_the_store_refuses_fails_its_task_removes_its_files_and_the_l
 
 def test_a_stale_next_task_id_written_back_never_makes_a_task_id_repeat(make_settings, stock_catalogue):
     settings = make_settings(SCOS_ACTIONS=str(stock_catalogue))
-    store.init_store(settings.database_url)
     with Running(settings):
         now = int(time.time())
         add_entry("ids", action="logger", start=now + 1, interval=1, stop=now + 5)
