@@ -258,14 +258,10 @@ def install(app: bottle.Bottle) -> None:
     @api_route
     def get_entry(user, name):
         entry = visible_entry(user, name)
-        if entry is None:
-            raise not_found()
         return json_body(represent(entry))
 
     def update(user, name, partial):
         entry = visible_entry(user, name)
-        if entry is None:
-            raise not_found()
         if not may_change(user, entry):
             raise forbidden()
         body = read_json_object()
@@ -317,8 +313,6 @@ def install(app: bottle.Bottle) -> None:
     @api_route
     def delete_entry(user, name):
         entry = visible_entry(user, name)
-        if entry is None:
-            raise not_found()
         if not may_change(user, entry):
             raise forbidden()
         with store.write_transaction():

@@ -147,11 +147,14 @@ def api_route(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def visible_entry(user: store.User, name: str) -> Optional[store.ScheduleEntry]:
-    """The entry if it exists and the caller may see it (private ones: admins only)."""
+def visible_entry(user: store.User, name: str) -> store.ScheduleEntry:
+    """The entry if it exists and the caller may see it (private ones: admins only), else 404.
+
+    A private entry answers a non-admin exactly as a missing one does, so its name leaks nothing.
+    """
     entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == name)
     if entry is None or (entry.is_private and not user.is_admin):
-        return None
+        raise not_found()
     return entry
 
 
