@@ -117,15 +117,24 @@ def open_files(pid: int) -> list[str]:
 def test_clients_that_hang_up_mid_archive_leave_no_open_file(big):
     server, _ = big
     pid = server.proc.pid
-    request = (f"GET /api/v1/acquisitions/big/1/archive HTTP/1.1\r\nHost: x\r\n"
-               f"Authorization: Token {server.token}\r\n\r\n").encode()
+    path = "/api/v1/acquisitions/big/1/archive"
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {server.token}\r\n\r\n".encode()
+
+    def requests_ended() -> int:
+        """Access-log lines of the archive: the server writes one when it has closed a response."""
+        return server.log().count(f'"GET {path}" 200')
+
+    before = requests_ended()
     for _ in range(20):
         with socket.create_connection(("127.0.0.1", server.port)) as s:
             s.sendall(request)
             assert s.recv(1 << 16).startswith(b"HTTP/1.1 200")  # streaming has begun; hang up
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any("sigmf" in f for f in open_files(pid)):
+    # Wait for the server to end all 20 (a moment without open files proves nothing: the response
+    # thread may not have opened the recording yet when the client hangs up).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and requests_ended() < before + 20:
         time.sleep(0.1)
+    assert requests_ended() == before + 20
     assert not [f for f in open_files(pid) if "sigmf" in f]
     assert server.get("/api/v1/acquisitions/big/1/").status == 200  # every worker thread is free again
 
