@@ -27,7 +27,6 @@ REQUESTS = 400
 WARMUP = 50
 
 
-
 def timings(server: LiveServer, path: str) -> list[float]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     headers = {"Authorization": f"Token {server.token}"}

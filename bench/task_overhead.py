@@ -50,7 +50,6 @@ class MeasuredScheduler(Scheduler):
         self.overhead_ms.append((committed - self._due[task.task_id] - outcome.capture_seconds) * 1000)
 
 
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"SCOS_DATA_DIR": str(Path(tmp) / "data")})
