@@ -11,6 +11,7 @@ from peewee import fn
 from scos_gr import store
 from scos_gr.calibration import CalibrationError, load_calibration
 from scos_gr.config import Settings
+from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.flowgraphs.catalogue import load_catalogue
 from scos_gr.scheduler import planner
 
@@ -18,8 +19,6 @@ from .web import api_route, json_body, not_found, paginate, private_entry_names,
 
 #: a heartbeat older than this shows the scheduler as dead (it beats every second)
 DEAD_AFTER_S = 5.0
-#: frequency range the simulated radio claims (kept in step with gnuradio.scos.radio)
-SIM_RANGE = (1.0e6, 6.0e9)
 
 
 def _radio_range(settings: Settings, state: store.SchedulerState | None) -> tuple[float | None, float | None]:
@@ -27,8 +26,8 @@ def _radio_range(settings: Settings, state: store.SchedulerState | None) -> tupl
     opens the radio: an SDR is exclusive); the sim's known range before any scheduler ran."""
     if state is not None and state.radio_min_frequency is not None and state.radio_args == settings.radio:
         return state.radio_min_frequency, state.radio_max_frequency
-    if settings.radio.strip().lower().startswith("sim"):
-        return SIM_RANGE
+    if is_sim(settings.radio):
+        return SIM_FREQUENCY_RANGE
     return None, None
 
 
@@ -36,7 +35,7 @@ def _radio_driver(settings: Settings, state: store.SchedulerState | None) -> str
     """The driver the worker reported, or what the radio args say before any scheduler ran."""
     if state is not None and state.radio_driver:
         return state.radio_driver
-    return "sim" if settings.radio.strip().lower().startswith("sim") else "osmosdr"
+    return driver_of(settings.radio)
 
 
 def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:

@@ -26,6 +26,16 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def shipped_catalogue() -> Path:
+    """The action catalogue shipped with scos-gr (``flowgraphs/actions.yml``), found without
+    importing the flowgraphs package (configuration depends on no room)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("scos_gr.flowgraphs")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(list(spec.submodule_search_locations)[0]).resolve() / "actions.yml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration. Build it with :func:`load_settings`."""
@@ -36,7 +46,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     calibration_file: Path | None = None
-    actions_file: Path | None = None  # None: the shipped flowgraphs/actions.yml
+    actions_file: Path = field(default_factory=shipped_catalogue)
     task_timeout_s: float = 60.0
     log_level: str = "INFO"
     sensor_id: str = "scos-gr"
@@ -75,7 +85,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=env.get("SCOS_HOST", "127.0.0.1"),
         port=int(env.get("SCOS_PORT", "8000")),
         calibration_file=Path(calibration).resolve() if calibration else None,
-        actions_file=Path(env["SCOS_ACTIONS"]).resolve() if env.get("SCOS_ACTIONS") else None,
+        actions_file=Path(env["SCOS_ACTIONS"]).resolve() if env.get("SCOS_ACTIONS") else shipped_catalogue(),
         task_timeout_s=float(env.get("SCOS_TASK_TIMEOUT", "60")),
         log_level=env.get("SCOS_LOG_LEVEL", "INFO").upper(),
         sensor_id=env.get("SCOS_SENSOR_ID", "scos-gr"),

@@ -10,6 +10,7 @@ import pytest
 from gnuradio import blocks, gr
 
 from gnuradio import scos
+from scos_gr.errors import ScosGrError
 
 
 def _capture(source, n: int) -> np.ndarray:
@@ -76,7 +77,7 @@ def test_fail_every_fails_every_nth_construction_in_the_process():
             assert "simulated radio failure" in str(exc)
             outcomes.append("fail")
     assert outcomes == ["ok", "ok", "fail", "ok", "ok", "fail"]
-    assert issubclass(scos.RadioError, RuntimeError)
+    assert issubclass(scos.RadioError, ScosGrError)
 
 
 def test_radio_info_of_the_simulated_radio():

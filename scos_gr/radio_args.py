@@ -1,0 +1,97 @@
+"""What a radio string (``SCOS_RADIO``) says, read without GNU Radio.
+
+``sim[,option=value...]`` is the simulated radio; anything else is a gr-osmosdr device string
+(``rtl=0``, ``hackrf=0``, ``uhd``, ``file=/path.cf32,rate=...``). The blocks build radios from
+these strings; the web process (which never imports GNU Radio) reads the same facts here: which
+driver a string names and what frequency range the simulated radio claims.
+
+Simulated radio options: ``fail_every=N`` (every Nth construction fails, for failure paths),
+``seed=S``, ``noise_dbm=X`` (``none`` for no noise), ``tones=OFFSET_HZ:DBM/...`` (offsets from
+the tuned frequency), ``band=F_HZ:DBM/...`` (absolute frequencies), ``throttle=1`` (real-time
+pacing), ``retune_garbage=K`` (K samples of 0 dBm noise after each retune; radios that retune
+while running only).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from scos_gr.errors import RadioError
+
+#: Frequency range the simulated radio claims (Hz).
+SIM_FREQUENCY_RANGE = (1.0e6, 6.0e9)
+
+
+def parse_args(args: str) -> dict[str, str]:
+    """``"sim,fail_every=2,seed=3"`` -> ``{"sim": "", "fail_every": "2", "seed": "3"}`` (order kept)."""
+    parsed: dict[str, str] = {}
+    for part in str(args or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def is_sim(args: str) -> bool:
+    """Whether ``args`` names the simulated radio."""
+    return str(args or "").strip().lower().startswith("sim")
+
+
+def parse_tones(text: str) -> list[tuple[float, float]]:
+    """``"1e6:-40/-2e6:-50"`` -> ``[(1e6, -40.0), (-2e6, -50.0)]``; ``"none"`` or empty -> []."""
+    tones = []
+    if text.strip().lower() in ("", "none"):
+        return tones
+    for item in text.split("/"):
+        offset, sep, power = item.partition(":")
+        if not sep:
+            raise RadioError(f"sim radio: tone {item!r} is not OFFSET_HZ:DBM")
+        tones.append((float(offset), float(power)))
+    return tones
+
+
+#: Every option a ``sim`` radio string may carry (the survey's retunable sim takes the same).
+SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle")
+
+
+def band_tones(band: Sequence[tuple[float, float]], samp_rate: float, center_freq: float) -> list[tuple[float, float]]:
+    """The absolute-frequency ``band`` tones a radio tuned to ``center_freq`` sees, as offsets.
+
+    Tones outside the span (|offset| >= samp_rate / 2) are filtered out, as by a real radio's
+    anti-alias filter, never aliased back in.
+    """
+    return [(float(f) - center_freq, float(p)) for f, p in band if abs(float(f) - center_freq) < samp_rate / 2]
+
+
+def sim_options(args: str) -> dict[str, Any]:
+    """The options ``args`` sets: ``sim_source`` keywords plus ``fail_every``, ``band``
+    (absolute tones) and ``retune_garbage`` (only used by radios that retune while running)."""
+    parsed = parse_args(args)
+    options: dict[str, Any] = {}
+    try:
+        if "fail_every" in parsed:
+            options["fail_every"] = int(parsed["fail_every"])
+        if "seed" in parsed:
+            options["seed"] = int(parsed["seed"])
+        if "noise_dbm" in parsed:
+            options["noise_dbm"] = None if parsed["noise_dbm"].lower() == "none" else float(parsed["noise_dbm"])
+        if "tones" in parsed:
+            options["tones"] = parse_tones(parsed["tones"])
+        if "band" in parsed:
+            options["band"] = parse_tones(parsed["band"])
+        if "retune_garbage" in parsed:
+            options["retune_garbage"] = int(parsed["retune_garbage"])
+        if "throttle" in parsed:
+            options["throttle"] = parsed["throttle"].lower() in ("1", "true", "yes", "on", "")
+    except ValueError as exc:
+        raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
+    unknown = set(parsed) - set(SIM_OPTIONS)
+    if unknown:
+        raise RadioError(f"sim radio: unknown option(s) {sorted(unknown)} in {args!r}")
+    return options
+
+
+def driver_of(args: str) -> str:
+    """``sim`` or ``osmosdr``: the driver a radio string names."""
+    return "sim" if is_sim(args) else "osmosdr"
