@@ -25,6 +25,7 @@ import peewee
 
 from scos_gr import store
 from scos_gr.config import Settings
+from scos_gr.errors import SchedulerError
 from scos_gr.scheduler import planner
 from scos_gr.scheduler.worker import TaskOutcome, Worker, WorkerFailure
 
@@ -48,7 +49,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-class SchedulerLockError(RuntimeError):
+class SchedulerLockError(SchedulerError):
     """Another scheduler is running for this database."""
 
 

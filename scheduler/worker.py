@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from scos_gr.config import Settings
+from scos_gr.errors import SchedulerError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ HANG_MARGIN_S = 15.0
 WARM_UP_TIMEOUT_S = 300.0
 
 
-class WorkerFailure(RuntimeError):
+class WorkerFailure(SchedulerError):
     """The worker process died or hung; ``str()`` is the reason recorded on the task."""
 
 
