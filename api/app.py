@@ -33,7 +33,7 @@ def _openapi_document() -> dict[str, Any]:
 
 def make_app(settings: Settings) -> bottle.Bottle:
     app = bottle.Bottle(catchall=True)
-    schedule.install(app)
+    schedule.install(app, settings)
     acquisitions.install(app, settings)
     sensor.install(app, settings)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 import bottle
 import peewee
 
 from scos_gr import store
+from scos_gr.config import Settings
 from scos_gr.flowgraphs.catalogue import load_catalogue
 from scos_gr.scheduler import planner
 
@@ -117,18 +119,18 @@ def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
     return None if errors else value
 
 
-def _parse_action(value: Any, user: store.User, errors: list[str]) -> Optional[str]:
+def _parse_action(value: Any, user: store.User, catalogue: Path, errors: list[str]) -> Optional[str]:
     if not isinstance(value, str) or value == "":
         errors.append("This field may not be blank." if value == "" else f'"{value}" is not a valid choice.')
         return None
-    action = load_catalogue().get(value)
+    action = load_catalogue(catalogue).get(value)
     if action is None or (action.admin_only and not user.is_admin):
         errors.append(f'"{value}" is not a valid choice.')
         return None
     return value
 
 
-def validate(body: dict[str, Any], user: store.User, *, creating: bool, partial: bool,
+def validate(body: dict[str, Any], user: store.User, catalogue: Path, *, creating: bool, partial: bool,
              current: Optional[store.ScheduleEntry] = None) -> dict[str, Any]:
     """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private)."""
     errors: dict[str, list[str]] = {}
@@ -148,7 +150,7 @@ def validate(body: dict[str, Any], user: store.User, *, creating: bool, partial:
                 else:
                     out["name"] = name
     if "action" in body and body["action"] is not None:
-        action = _parse_action(body["action"], user, field_errors("action"))
+        action = _parse_action(body["action"], user, catalogue, field_errors("action"))
         if action is not None:
             out["action"] = action
     elif not partial:
@@ -218,7 +220,7 @@ def _entries_visible_to(user: store.User):
     return query.order_by(store.ScheduleEntry.name)
 
 
-def install(app: bottle.Bottle) -> None:
+def install(app: bottle.Bottle, settings: Settings) -> None:
     @app.get("/api/v1/schedule/")
     @api_route
     def list_entries(user):
@@ -239,7 +241,7 @@ def install(app: bottle.Bottle) -> None:
 
     def _create(body: dict[str, Any], user: store.User) -> store.ScheduleEntry:
         with store.write_transaction():
-            fields = validate(body, user, creating=True, partial=False)
+            fields = validate(body, user, settings.actions_file, creating=True, partial=False)
             return store.ScheduleEntry.create(
                 name=fields["name"],
                 action=fields["action"],
@@ -274,7 +276,7 @@ def install(app: bottle.Bottle) -> None:
             entry = fresh.get_or_none()
             if entry is None:  # deleted by a request that ran in between
                 raise not_found()
-            fields = validate(body, user, creating=False, partial=partial, current=entry)
+            fields = validate(body, user, settings.actions_file, creating=False, partial=partial, current=entry)
             if not partial:  # PUT: omitted optional fields take their defaults
                 fields.setdefault("priority", DEFAULT_PRIORITY)
                 fields.setdefault("interval", None)

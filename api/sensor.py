@@ -88,7 +88,7 @@ def install(app: bottle.Bottle, settings: Settings) -> None:
         except CalibrationError as exc:
             calibration = {"error": str(exc)}
         actions = []
-        for action in load_catalogue().values():
+        for action in load_catalogue(settings.actions_file).values():
             if action.admin_only and not user.is_admin:
                 continue
             actions.append({"name": action.name, "summary": action.summary, "description": action.description,

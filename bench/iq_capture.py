@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scos_gr.flowgraphs.catalogue import load_catalogue  # noqa: E402
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue  # noqa: E402
 from scos_gr.flowgraphs.runner import run_action  # noqa: E402
+from scos_gr.sigmf_out.context import TaskContext  # noqa: E402
 
 RATE = 15.36e6
 DURATION_S = 2.0
@@ -28,7 +29,7 @@ RUNS = 3
 
 
 def main() -> None:
-    action = load_catalogue()["acquire_iq_751MHz"]
+    action = load_catalogue(DEFAULT_CATALOGUE)["acquire_iq_751MHz"]
     action = replace(action, parameters={**action.parameters, "duration_s": DURATION_S})
     flowgraph_rates, durable_rates = [], []
     # on the repository's filesystem (the data directory's usual home), not a tmpfs
@@ -37,7 +38,7 @@ def main() -> None:
         for i in range(RUNS + 1):
             t0 = time.perf_counter()
             result = run_action(action, radio="sim", output_dir=out, basename=f"iq_{i}",
-                                context={"task_id": i}, cache_dir=cache, timeout_s=120)
+                                context=TaskContext(task_id=i), cache_dir=cache, timeout_s=120)
             total = time.perf_counter() - t0
             rec = result.recordings[0]
             samples = rec.data_bytes // 8

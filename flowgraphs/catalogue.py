@@ -16,8 +16,12 @@ from typing import Any, Mapping
 
 import yaml
 
-FLOWGRAPHS_DIR = Path(__file__).resolve().parent
-DEFAULT_CATALOGUE = FLOWGRAPHS_DIR / "actions.yml"
+from scos_gr.config import shipped_catalogue
+from scos_gr.errors import FlowgraphError
+
+#: the catalogue shipped in this folder (the default of ``SCOS_ACTIONS``)
+DEFAULT_CATALOGUE = shipped_catalogue()
+FLOWGRAPHS_DIR = DEFAULT_CATALOGUE.parent
 
 KIND_FLOWGRAPH = "flowgraph"
 KIND_LOG = "log"
@@ -25,7 +29,7 @@ _KINDS = (KIND_FLOWGRAPH, KIND_LOG)
 _ALLOWED_KEYS = {"summary", "description", "admin_only", "kind", "flowgraph", "parameters", "records"}
 
 
-class CatalogueError(ValueError):
+class CatalogueError(FlowgraphError, ValueError):
     """The catalogue file is malformed; the message names the action and the key."""
 
 
@@ -52,16 +56,12 @@ _cache_lock = threading.Lock()
 _cache: dict[Path, tuple[tuple[int, int], dict[str, Action]]] = {}
 
 
-def load_catalogue(path: Path | str | None = None) -> dict[str, Action]:
-    """The actions of ``path`` (default: ``SCOS_ACTIONS``, else the shipped ``actions.yml``), by name.
+def load_catalogue(path: Path | str) -> dict[str, Action]:
+    """The actions of the catalogue file ``path`` (``Settings.actions_file``), by name.
 
     Parsed once per file version (mtime and size), so calling this per request is cheap and an
     edited file is seen on the next call.
     """
-    if path is None:
-        from scos_gr.config import load_settings
-
-        path = load_settings().actions_file or DEFAULT_CATALOGUE
     path = Path(path).resolve()
     stat = path.stat()
     version = (stat.st_mtime_ns, stat.st_size)

@@ -24,9 +24,15 @@ from typing import Any
 
 import yaml
 
+from scos_gr.errors import FlowgraphError
 
-class CompileError(RuntimeError):
+
+class CompileError(FlowgraphError):
     """grcc refused a flowgraph; the message holds grcc's own explanation."""
+
+
+class ParameterError(FlowgraphError, ValueError):
+    """A value given for a flowgraph's Parameter block does not fit it (unknown name, wrong type)."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +200,7 @@ def coerce_parameters(top_block_class: type, values: dict[str, Any]) -> dict[str
     known = {n: p for n, p in signature.parameters.items() if n != "self"}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ValueError(f"unknown flowgraph parameter(s) {unknown}; the flowgraph has {sorted(known)}")
+        raise ParameterError(f"unknown flowgraph parameter(s) {unknown}; the flowgraph has {sorted(known)}")
     coerced: dict[str, Any] = {}
     for name, value in values.items():
         default = known[name].default
@@ -213,5 +219,5 @@ def coerce_parameters(top_block_class: type, values: dict[str, Any]) -> dict[str
             else:
                 coerced[name] = value
         except (TypeError, ValueError):
-            raise ValueError(f"flowgraph parameter {name!r}: {value!r} is not a valid {type(default).__name__}") from None
+            raise ParameterError(f"flowgraph parameter {name!r}: {value!r} is not a valid {type(default).__name__}") from None
     return coerced

@@ -2,30 +2,30 @@
 
 The runner is what the scheduler's worker process calls for each task. It compiles the action's
 .grc (cached, see ``compiler``), instantiates the generated top block with the catalogue's
-parameter values plus what the task supplies (radio, output path, metadata context, calibration),
-runs it under the GNU Radio scheduler with a timeout, and checks that the recording it promised
-is there. Whatever goes wrong surfaces as an :class:`ActionError` whose message says why, and no
-partial recording is left behind.
+parameter values plus what the task supplies (radio, output path, task context, calibration),
+runs it under the GNU Radio scheduler with a timeout, and asks the flowgraph's scos blocks
+(``gnuradio.scos.TaskBlock``: collected while the flowgraph is built) for their errors,
+measurements and recordings. Whatever goes wrong surfaces as an :class:`ActionError` whose
+message says why, and the task's recording, complete or partial, is removed.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
-from scos_gr.calibration import Calibration, CalibrationError, load_calibration
-from scos_gr.flowgraphs.catalogue import KIND_LOG, Action, load_catalogue
-from scos_gr.flowgraphs.compiler import (
-    CompileError,
-    coerce_parameters,
-    compile_flowgraph,
-    load_top_block_class,
-)
+from scos_gr.calibration import UNCALIBRATED, Calibration
+from scos_gr.errors import FlowgraphError, RadioError
+from scos_gr.flowgraphs.catalogue import KIND_LOG, Action
+from scos_gr.flowgraphs.compiler import CompileError, coerce_parameters, compile_flowgraph, load_top_block_class, \
+    parameter_names
+from scos_gr.sigmf_out.context import ActionInfo, TaskContext
+from scos_gr.sigmf_out.writer import Recording, recording_paths, remove_recording
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 RUNNER_PARAMETERS = ("radio_args", "output_dir", "basename", "metadata_json", "cal_gain_db")
 
 
-class ActionError(RuntimeError):
+class ActionError(FlowgraphError):
     """An action failed; ``str(error)`` is the reason recorded on the task.
 
     ``measurements``: what the flowgraph's blocks measured before it failed (see
@@ -56,45 +56,26 @@ class RadioStalled(FlowgraphTimeout, RadioFailure):
     not deliver its samples in time. Both a timeout and a radio failure (radio health false)."""
 
 
-@dataclass(frozen=True)
-class RecordingFiles:
-    """A complete recording the action produced (metadata file written last, atomically)."""
-
-    meta_path: Path
-    data_path: Path
-    sha512: str
-    data_bytes: int
-    metadata: dict
-
-
 @dataclass
 class ActionResult:
-    recordings: list[RecordingFiles] = field(default_factory=list)
+    """What a successful action produced."""
+
+    recordings: list[Recording] = field(default_factory=list)
     log: str = ""
     capture_seconds: float = 0.0
-    #: ``.result`` dicts of the flowgraph's blocks, by block name: e.g. monitor_radio's
-    #: ``{"scos_radio_health_0": {"samples", "level_dbm", "rate_sps", "healthy"}}``
+    #: the blocks' measurements by block name: e.g. monitor_radio's
+    #: ``{"scos_radio_health_3": {"samples", "level_dbm", "rate_sps", "healthy"}}``
     measurements: dict[str, dict] = field(default_factory=dict)
 
 
-def default_cache_dir() -> Path:
-    from scos_gr.config import load_settings
-
-    return load_settings().flowgraph_cache_dir
-
-
-def warm_up(catalogue: Mapping[str, Action] | None = None, cache_dir: Path | None = None) -> list[str]:
-    """Import GNU Radio and compile + import every catalogue flowgraph, so the first task is on time.
-
-    Returns the names of the flowgraph actions that were prepared; raises ActionError naming the
-    action whose flowgraph does not compile.
-    """
+def warm_up(actions: Sequence[Action], cache_dir: Path) -> list[str]:
+    """Import GNU Radio and compile + import every flowgraph of ``actions``, so the first task is
+    on time. Returns the names of the actions prepared; raises ActionError naming the action whose
+    flowgraph does not compile."""
     from gnuradio import gr  # noqa: F401  (the import itself is the point: it takes ~0.5 s)
 
-    catalogue = catalogue if catalogue is not None else load_catalogue()
-    cache_dir = cache_dir or default_cache_dir()
     prepared = []
-    for action in catalogue.values():
+    for action in actions:
         if action.kind == KIND_LOG:
             continue
         try:
@@ -105,79 +86,65 @@ def warm_up(catalogue: Mapping[str, Action] | None = None, cache_dir: Path | Non
     return prepared
 
 
+def radio_info(args: str) -> dict[str, Any]:
+    """``{"driver", "args", "min_frequency", "max_frequency"}`` of the radio ``args`` names
+    (opened only briefly); RadioError when it cannot be opened."""
+    from gnuradio import scos
+
+    return scos.radio_info(args)
+
+
 def run_action(
-    action: Action | str,
+    action: Action,
     *,
     radio: str,
     output_dir: Path,
     basename: str,
-    context: Mapping[str, Any] | None = None,
+    cache_dir: Path,
+    calibration: Calibration = UNCALIBRATED,
+    context: TaskContext | None = None,
     timeout_s: float = 60.0,
-    calibration: Calibration | Mapping[str, Any] | None = None,
-    cache_dir: Path | None = None,
 ) -> ActionResult:
     """Run ``action`` once; return its recordings or raise :class:`ActionError`.
 
-    ``context`` (task id, schedule entry, action, sensor...) goes into the recording's metadata.
-    ``calibration``: a :class:`~scos_gr.calibration.Calibration` (evaluated at the action's
-    ``frequency``), or an already evaluated mapping carrying ``gain_correction_db`` (added to
-    every detector, in dB); None reads ``SCOS_CALIBRATION_FILE`` (uncalibrated if unset).
+    ``context`` (task, schedule entry, sensor) goes into the recording's metadata, with the
+    action's name, summary and description and the calibration values applied: ``calibration`` evaluated at the action's ``frequency``, whose
+    ``gain_correction_db`` the flowgraph adds to every detector (its ``cal_gain_db`` Parameter).
     """
-    if isinstance(action, str):
-        catalogue = load_catalogue()
-        if action not in catalogue:
-            raise ActionError(f"unknown action {action!r}")
-        action = catalogue[action]
-    context = dict(context or {})
-    calibration = resolve_calibration(calibration, action.parameters.get("frequency"))
+    values = calibration.at(_frequency_of(action))
+    context = dataclasses.replace(context or TaskContext(), calibration=values,
+                                  action=ActionInfo(action.name, action.summary, action.description))
     if action.kind == KIND_LOG:
-        message = f"logger action {action.name!r}: task {context.get('task_id')} of {context.get('schedule_entry', {}).get('name')!r}"
+        entry = context.schedule.name if context.schedule else None
+        message = f"logger action {action.name!r}: task {context.task_id} of {entry!r}"
         log.info(message)
         return ActionResult(log=message)
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = Path(cache_dir or default_cache_dir())
     try:
         try:
-            return _run_flowgraph(action, radio, output_dir, basename, context, timeout_s, calibration, cache_dir)
+            return _run_flowgraph(action, radio, output_dir, basename, context, timeout_s, values, Path(cache_dir))
         except ActionError:
             raise
         except Exception as exc:  # anything unforeseen still gets a reason, never a silent loss
             raise ActionError(f"action {action.name!r} failed: {type(exc).__name__}: {exc}") from exc
     except ActionError:
-        remove_outputs(output_dir, basename)
+        remove_recording(*recording_paths(output_dir, basename))
         raise
 
 
-def resolve_calibration(calibration: Calibration | Mapping[str, Any] | None, frequency: Any) -> dict[str, Any]:
-    """The calibration values for one run at ``frequency`` (Hz, or None)."""
-    if calibration is None:
-        from scos_gr.config import load_settings
-
-        try:
-            calibration = load_calibration(load_settings().calibration_file)
-        except CalibrationError as exc:
-            raise ActionError(f"calibration: {exc}") from exc
-    if isinstance(calibration, Calibration):
-        try:
-            freq = None if frequency is None else float(frequency)
-        except (TypeError, ValueError):
-            freq = None
-        return calibration.at(freq)
-    return dict(calibration)
+def _frequency_of(action: Action) -> float | None:
+    try:
+        return float(action.parameters["frequency"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
-def _run_flowgraph(
-    action: Action,
-    radio: str,
-    output_dir: Path,
-    basename: str,
-    context: dict,
-    timeout_s: float,
-    calibration: Mapping[str, Any],
-    cache_dir: Path,
-) -> ActionResult:
+def _run_flowgraph(action: Action, radio: str, output_dir: Path, basename: str, context: TaskContext,
+                   timeout_s: float, calibration: Mapping[str, Any], cache_dir: Path) -> ActionResult:
+    from gnuradio import scos
+
     try:
         top_block_class = load_top_block_class(compile_flowgraph(action.flowgraph_path, cache_dir))
     except CompileError as exc:
@@ -187,23 +154,25 @@ def _run_flowgraph(
         "radio_args": radio,
         "output_dir": str(output_dir),
         "basename": basename,
-        "metadata_json": json.dumps({**context, "calibration": dict(calibration)}, default=str),
+        "metadata_json": context.to_json(),
         "cal_gain_db": float(calibration.get("gain_correction_db", 0.0)),
     }
     values = dict(action.parameters)
-    accepted = set(_parameter_names(top_block_class))
+    accepted = set(parameter_names(top_block_class))
     values.update({k: v for k, v in supplied.items() if k in accepted})
     try:
         kwargs = coerce_parameters(top_block_class, values)
     except ValueError as exc:
         raise ActionError(f"action {action.name!r}: {exc}") from exc
 
-    try:
-        top_block = top_block_class(**kwargs)
-    except Exception as exc:
-        if type(exc).__name__ == "RadioError":
+    with scos.collect_task_blocks() as task_blocks:
+        try:
+            top_block = top_block_class(**kwargs)
+        except RadioError as exc:
             raise RadioFailure(str(exc)) from exc
-        raise ActionError(f"flowgraph {action.flowgraph} could not be built: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise ActionError(f"flowgraph {action.flowgraph} could not be built: {type(exc).__name__}: {exc}") \
+                from exc
 
     started = time.monotonic()
     try:
@@ -217,62 +186,48 @@ def _run_flowgraph(
         top_block.stop()
         finished.wait(5.0)
         message = f"flowgraph {action.flowgraph} did not finish within {timeout_s:g} s; stopped"
-        radio_errors = _radio_check_errors(top_block)
+        radio_errors = _errors(task_blocks, radio_only=True)
         error = RadioStalled(f"{message}: " + "; ".join(radio_errors)) if radio_errors else FlowgraphTimeout(message)
-        error.measurements = _measurements(top_block)  # e.g. radio_health judged on stop: too few samples
+        error.measurements = _measurements(task_blocks)  # e.g. radio_health judged on stop: too few samples
         raise error
     capture_seconds = time.monotonic() - started
 
-    errors = list(_block_errors(top_block))
+    errors = _errors(task_blocks)
     if errors:
-        error = (RadioFailure if _radio_check_errors(top_block) else ActionError)("; ".join(errors))
-        error.measurements = _measurements(top_block)
+        error = (RadioFailure if _errors(task_blocks, radio_only=True) else ActionError)("; ".join(errors))
+        error.measurements = _measurements(task_blocks)
         raise error
-    for name, block in _finalizers(top_block):
+    for block in task_blocks:
         try:  # blocks whose output is completed after the run (a file sink's data -> SigMF)
             block.finalize()
         except Exception as exc:
-            raise ActionError(f"{name}: {exc}") from exc
+            raise ActionError(f"{block.task_name()}: {exc}") from exc
+    measurements = _measurements(task_blocks)
     if not action.records:
-        measurements = _measurements(top_block)
         return ActionResult(capture_seconds=capture_seconds, measurements=measurements,
                             log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
-    recordings = collect_recordings(output_dir, [basename])
+    recordings = [recording for block in task_blocks for recording in block.recordings()]
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
-    return ActionResult(recordings=recordings, capture_seconds=capture_seconds, measurements=_measurements(top_block),
+    return ActionResult(recordings=recordings, capture_seconds=capture_seconds, measurements=measurements,
                         log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
 
 
-def _parameter_names(top_block_class: type) -> list[str]:
-    from scos_gr.flowgraphs.compiler import parameter_names
-
-    return parameter_names(top_block_class)
-
-
-def _block_errors(top_block: Any) -> Iterable[str]:
-    """Errors that scos blocks caught in their work() (they stop the flowgraph and keep the reason)."""
-    for name, value in vars(top_block).items():
-        error = getattr(value, "error", None)
-        if error:
-            yield f"{name}: {error}"
+def _errors(task_blocks: Sequence[Any], radio_only: bool = False) -> list[str]:
+    """The errors the blocks caught in their work() (they stop the flowgraph and keep the reason);
+    ``radio_only``: only those of the blocks that judge the radio (their failure is the radio's)."""
+    return [f"{block.task_name()}: {block.error}" for block in task_blocks
+            if block.error and (block.radio_check or not radio_only)]
 
 
-def _radio_check_errors(top_block: Any) -> list[str]:
-    """Errors of the blocks that judge the radio (``radio_check = True``): they make a failure
-    the radio's (radio health false) rather than the flowgraph's."""
-    return [f"{name}: {block.error}" for name, block in vars(top_block).items()
-            if getattr(block, "radio_check", False) and getattr(block, "error", None)]
-
-
-def _finalizers(top_block: Any) -> list[tuple[str, Any]]:
-    return [(name, value) for name, value in vars(top_block).items() if callable(getattr(value, "finalize", None))]
-
-
-def _measurements(top_block: Any) -> dict[str, dict]:
-    """The ``.result`` dicts blocks expose (measured values), by block name."""
-    return {name: dict(value.result) for name, value in vars(top_block).items()
-            if isinstance(getattr(value, "result", None), dict)}
+def _measurements(task_blocks: Sequence[Any]) -> dict[str, dict]:
+    """What the blocks measured, by block name."""
+    found = {}
+    for block in task_blocks:
+        measured = block.measurements()
+        if measured is not None:
+            found[block.task_name()] = dict(measured)
+    return found
 
 
 def _describe(measurements: dict[str, dict]) -> str:
@@ -280,31 +235,3 @@ def _describe(measurements: dict[str, dict]) -> str:
     parts = [", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items())
              for result in measurements.values()]
     return (" (" + "; ".join(parts) + ")") if parts else ""
-
-
-def collect_recordings(output_dir: Path, basenames: Iterable[str]) -> list[RecordingFiles]:
-    """The complete recordings among ``basenames`` (metadata present, data present and sized)."""
-    found = []
-    for basename in basenames:
-        meta_path = output_dir / f"{basename}.sigmf-meta"
-        data_path = output_dir / f"{basename}.sigmf-data"
-        if not (meta_path.is_file() and data_path.is_file()):
-            continue
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-        found.append(RecordingFiles(
-            meta_path=meta_path,
-            data_path=data_path,
-            sha512=metadata.get("global", {}).get("core:sha512", ""),
-            data_bytes=data_path.stat().st_size,
-            metadata=metadata,
-        ))
-    return found
-
-
-def remove_outputs(output_dir: Path, basename: str) -> None:
-    """Delete everything an action may have left for ``basename`` (complete or temporary)."""
-    for path in list(output_dir.glob(f"{basename}.sigmf-*")) + list(output_dir.glob(f".{basename}.sigmf-*")):
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass

@@ -27,7 +27,9 @@ from scos_gr import store
 from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError
 from scos_gr.scheduler import planner
-from scos_gr.scheduler.worker import TaskOutcome, Worker, WorkerFailure
+from scos_gr.scheduler.worker import TaskOutcome, TaskRequest, Worker, WorkerFailure
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
+from scos_gr.sigmf_out.writer import DATA_EXT, META_EXT, remove_recording, sweep_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +150,6 @@ class Scheduler:
         return notes
 
     def _remove_orphan_files(self) -> list[str]:
-        from scos_gr.sigmf_out.writer import sweep_leftovers
-
         root = self.settings.acquisitions_dir
         if not root.is_dir():
             return []
@@ -157,12 +157,10 @@ class Scheduler:
         with store.database.connection_context():
             known = {row.meta_path for row in store.Acquisition.select(store.Acquisition.meta_path)}
         data_dir = self.settings.data_dir
-        for meta in root.glob("*/*.sigmf-meta"):
+        for meta in root.glob(f"*/*{META_EXT}"):
             relative = str(meta.relative_to(data_dir))
             if relative not in known:
-                data = meta.with_name(meta.name[: -len(".sigmf-meta")] + ".sigmf-data")
-                for path in (meta, data):
-                    path.unlink(missing_ok=True)
+                remove_recording(meta, meta.with_name(meta.name[: -len(META_EXT)] + DATA_EXT))
                 removed.append(f"removed recording without an acquisition row {relative}")
         return removed
 
@@ -277,7 +275,7 @@ class Scheduler:
                 ran += 1
         return ran
 
-    def _claim(self, due: planner.DueTask, now: int) -> Optional[tuple[store.Task, dict[str, Any]]]:
+    def _claim(self, due: planner.DueTask, now: int) -> Optional[tuple[store.Task, TaskContext]]:
         """In one transaction: re-check the entry, take its task id, advance it, create the task."""
         E = store.ScheduleEntry
         with store.database.connection_context(), store.write_transaction():
@@ -307,15 +305,13 @@ class Scheduler:
                 return None
             task = store.Task.create(entry_name=entry.name, task_id=task_id, action=entry.action,
                                      status=store.TASK_IN_PROGRESS, scheduled_time=run_time, started=store.utcnow())
-            context = {
-                "task_id": task_id,
-                "action": entry.action,
-                "schedule_entry": {"name": entry.name, "id": entry.name, "start": entry.start, "stop": entry.stop,
-                                   "interval": entry.interval, "priority": entry.priority},
-                "sensor": {"id": self.settings.sensor_id},
-                "radio": self.settings.radio,
-                "scheduled_time": run_time,
-            }
+            context = TaskContext(
+                task_id=task_id,
+                schedule=ScheduleInfo(name=entry.name, start=entry.start, stop=entry.stop, interval=entry.interval,
+                                      priority=entry.priority),
+                sensor={"id": self.settings.sensor_id},
+                radio=self.settings.radio,
+            )
         return task, context
 
     def _set_state_quietly(self, **changes: Any) -> None:
@@ -325,7 +321,7 @@ class Scheduler:
         except peewee.PeeweeException as exc:
             log.warning("state %s not written now (the heartbeat will): %s", changes.get("state"), exc)
 
-    def _execute(self, task: store.Task, context: dict[str, Any]) -> None:
+    def _execute(self, task: store.Task, context: TaskContext) -> None:
         """Run a claimed task and record it; the state is idle again afterwards, whatever happens."""
         self._set_state_quietly(state="running", current_entry=task.entry_name, current_task_id=task.task_id)
         try:
@@ -333,15 +329,13 @@ class Scheduler:
         finally:
             self._set_state_quietly(state="idle", current_entry=None, current_task_id=None)
 
-    def _run_and_record(self, task: store.Task, context: dict[str, Any]) -> None:
+    def _run_and_record(self, task: store.Task, context: TaskContext) -> None:
         started = time.monotonic()
-        output_dir = self.settings.acquisitions_dir / task.entry_name
-        basename = f"{task.entry_name}_{task.task_id}"
         try:
-            outcome = self.worker.run({
-                "kind": "run", "action": task.action, "output_dir": str(output_dir), "basename": basename,
-                "context": context, "timeout_s": self.settings.task_timeout_s,
-            })
+            outcome = self.worker.run(TaskRequest(
+                action=task.action, output_dir=self.settings.acquisitions_dir / task.entry_name,
+                basename=f"{task.entry_name}_{task.task_id}", context=context,
+                timeout_s=self.settings.task_timeout_s))
         except WorkerFailure as exc:
             outcome = TaskOutcome(ok=False, error=str(exc))
         duration = time.monotonic() - started
@@ -353,12 +347,12 @@ class Scheduler:
         data_dir = self.settings.data_dir
         try:
             with store.database.connection_context(), store.database.atomic():
-                for i, rec in enumerate(outcome.recordings if outcome.ok else []):
+                for rec in outcome.recordings if outcome.ok else []:
                     store.Acquisition.create(
                         entry_name=task.entry_name, task_id=task.task_id, created=finished,
-                        meta_path=str(Path(rec["meta_path"]).relative_to(data_dir)),
-                        data_path=str(Path(rec["data_path"]).relative_to(data_dir)),
-                        data_bytes=rec["data_bytes"], sha512=rec["sha512"], sigmf_metadata=rec["metadata"],
+                        meta_path=str(Path(rec.meta_path).relative_to(data_dir)),
+                        data_path=str(Path(rec.data_path).relative_to(data_dir)),
+                        data_bytes=rec.data_bytes, sha512=rec.sha512, sigmf_metadata=rec.metadata,
                     )
                 store.Task.update(
                     status=store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE,
@@ -379,8 +373,7 @@ class Scheduler:
             # the row could not be written: the files must not outlive it (nothing half-recorded)
             log.exception("could not record task %s/%s", task.entry_name, task.task_id)
             for rec in outcome.recordings:
-                Path(rec["meta_path"]).unlink(missing_ok=True)
-                Path(rec["data_path"]).unlink(missing_ok=True)
+                remove_recording(rec.meta_path, rec.data_path)
             try:  # say so on the task if the database lets us; else start-up recovery will
                 with store.database.connection_context():
                     store.Task.update(status=store.TASK_FAILURE, finished=finished,

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from scos_gr.config import Settings
-from scos_gr.errors import SchedulerError
+from scos_gr.errors import SchedulerError, ScosGrError
+from scos_gr.sigmf_out.context import TaskContext
+from scos_gr.sigmf_out.writer import Recording
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,43 @@ class WorkerFailure(SchedulerError):
     """The worker process died or hung; ``str()`` is the reason recorded on the task."""
 
 
+@dataclass(frozen=True)
+class TaskRequest:
+    """One task for the worker: which action, where its recording goes, what it says about itself."""
+
+    action: str
+    output_dir: Path
+    basename: str
+    context: TaskContext
+    timeout_s: float
+
+
 @dataclass
 class TaskOutcome:
+    """What became of a task: the worker's answer over the pipe (or the parent's, when the worker
+    died or hung). ``recordings`` are complete on disk when ``ok``."""
+
     ok: bool
     error: str = ""
     radio_failure: bool = False
     radio_ok: bool = False
-    recordings: list[dict[str, Any]] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
     log: str = ""
     capture_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class WorkerReady:
+    """The worker's first message: warmed up (flowgraphs compiled), and what it found of the radio."""
+
+    prepared: list[str]
+    warning: str = ""
+    radio: dict[str, Any] | None = None
+    radio_error: str | None = None
+
+
+#: the parent's request to end the worker
+_STOP = "stop"
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -71,74 +101,58 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
                         format="%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
     from scos_gr.flowgraphs import runner
+    from scos_gr.flowgraphs.catalogue import load_catalogue
 
-    hello: dict[str, Any] = {"ready": True, "prepared": []}
+    prepared, warning = [], ""
     try:
-        hello["prepared"] = runner.warm_up(_catalogue(settings), cache_dir=settings.flowgraph_cache_dir)
-    except Exception as exc:  # a broken catalogue entry must not stop the other actions
-        hello["warning"] = f"{type(exc).__name__}: {exc}"
+        prepared = runner.warm_up(list(load_catalogue(settings.actions_file).values()), settings.flowgraph_cache_dir)
+    except ScosGrError as exc:  # a broken catalogue entry must not stop the other actions
+        warning = str(exc)
+    radio, radio_error = None, None
     try:  # open the radio once: a missing or busy device shows in /status before the first task
-        from gnuradio import scos
-
-        hello["radio"] = scos.radio_info(settings.radio)
-    except Exception as exc:
-        hello["radio_error"] = str(exc)
-    conn.send(hello)
+        radio = runner.radio_info(settings.radio)
+    except ScosGrError as exc:
+        radio_error = str(exc)
+    conn.send(WorkerReady(prepared=prepared, warning=warning, radio=radio, radio_error=radio_error))
     while True:
         try:
             request = conn.recv()
         except EOFError:
             return
-        if request.get("kind") == "stop":
+        if request == _STOP:
             return
-        conn.send(_run(request, settings, runner))
+        conn.send(_run(request, settings))
 
 
-def _catalogue(settings: Settings) -> dict[str, Any]:
-    """The catalogue named by the settings (re-read by load_catalogue when the file changes)."""
-    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
-
-    return load_catalogue(settings.actions_file or DEFAULT_CATALOGUE)
-
-
-def _run(request: dict[str, Any], settings: Settings, runner: Any) -> dict[str, Any]:
-    from scos_gr.calibration import CalibrationError, load_calibration
+def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
+    """One task in the worker; every failure becomes a failed outcome with its reason."""
+    from scos_gr.calibration import load_calibration
+    from scos_gr.flowgraphs import runner
+    from scos_gr.flowgraphs.catalogue import KIND_LOG, load_catalogue
 
     try:
-        action = _catalogue(settings).get(request["action"])
+        action = load_catalogue(settings.actions_file).get(request.action)
         if action is None:
-            return {"ok": False, "error": f"unknown action {request['action']!r} (not in the catalogue)",
-                    "radio_failure": False}
-        try:
-            calibration = load_calibration(settings.calibration_file)
-        except CalibrationError as exc:
-            return {"ok": False, "error": f"calibration: {exc}", "radio_failure": False}
+            return TaskOutcome(ok=False, error=f"unknown action {request.action!r} (not in the catalogue)")
         result = runner.run_action(
             action,
-            calibration=calibration,
+            calibration=load_calibration(settings.calibration_file),
             radio=settings.radio,
-            output_dir=Path(request["output_dir"]),
-            basename=request["basename"],
-            context=request.get("context") or {},
-            timeout_s=float(request.get("timeout_s", settings.task_timeout_s)),
+            output_dir=request.output_dir,
+            basename=request.basename,
+            context=request.context,
+            timeout_s=request.timeout_s,
             cache_dir=settings.flowgraph_cache_dir,
         )
     except runner.ActionError as exc:
-        return {"ok": False, "error": str(exc), "radio_failure": isinstance(exc, runner.RadioFailure)}
+        return TaskOutcome(ok=False, error=str(exc), radio_failure=isinstance(exc, runner.RadioFailure))
+    except ScosGrError as exc:  # the catalogue or the calibration file is broken: the task says which
+        return TaskOutcome(ok=False, error=str(exc))
     except Exception as exc:  # never let a surprise kill the worker silently
         log.error("task failed unexpectedly:\n%s", traceback.format_exc())
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "radio_failure": False}
-    return {
-        "ok": True,
-        "radio_ok": action.kind != "log",  # the radio delivered: it is healthy
-        "log": result.log,
-        "capture_seconds": result.capture_seconds,
-        "recordings": [
-            {"meta_path": str(r.meta_path), "data_path": str(r.data_path), "sha512": r.sha512,
-             "data_bytes": r.data_bytes, "metadata": r.metadata}
-            for r in result.recordings
-        ],
-    }
+        return TaskOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+    return TaskOutcome(ok=True, radio_ok=action.kind != KIND_LOG,  # the radio delivered: it is healthy
+                       log=result.log, capture_seconds=result.capture_seconds, recordings=result.recordings)
 
 
 class Worker:
@@ -173,15 +187,15 @@ class Worker:
             self._kill()
             raise WorkerFailure(f"worker did not warm up within {WARM_UP_TIMEOUT_S:g} s")
         try:
-            hello = parent.recv()
+            hello: WorkerReady = parent.recv()
         except EOFError:
             self._kill()
             raise WorkerFailure("worker died while warming up") from None
-        self.prepared = list(hello.get("prepared", []))
-        self.radio_info = hello.get("radio")
-        self.radio_error = hello.get("radio_error")
-        if hello.get("warning"):
-            log.warning("worker warm-up: %s", hello["warning"])
+        self.prepared = list(hello.prepared)
+        self.radio_info = hello.radio
+        self.radio_error = hello.radio_error
+        if hello.warning:
+            log.warning("worker warm-up: %s", hello.warning)
         log.info("worker %s ready (flowgraphs compiled: %s)", process.pid, ", ".join(self.prepared) or "none")
 
     def ensure_started(self) -> None:
@@ -191,18 +205,18 @@ class Worker:
                             self._process.exitcode)
             self.start()
 
-    def run(self, request: dict[str, Any]) -> TaskOutcome:
+    def run(self, request: TaskRequest) -> TaskOutcome:
         """Run one task; a dead or hung worker becomes a failed outcome and a fresh worker."""
         self.ensure_started()
         assert self._conn is not None and self._process is not None
-        timeout = float(request.get("timeout_s", self.settings.task_timeout_s)) + self.hang_margin_s
+        timeout = request.timeout_s + self.hang_margin_s
         try:
             self._conn.send(request)
             if not self._conn.poll(timeout):
                 pid = self._process.pid
                 self._kill()
                 return TaskOutcome(ok=False, error=f"worker {pid} hung: no answer within {timeout:g} s; killed and restarted")
-            reply = self._conn.recv()
+            outcome: TaskOutcome = self._conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             self._process.join(2.0)
             code = self._process.exitcode
@@ -210,22 +224,14 @@ class Worker:
             self._kill()
             reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             return TaskOutcome(ok=False, error=f"worker {pid} crashed during the task ({reason}); restarted")
-        return TaskOutcome(
-            ok=bool(reply.get("ok")),
-            error=str(reply.get("error", "")),
-            radio_failure=bool(reply.get("radio_failure")),
-            radio_ok=bool(reply.get("radio_ok")),
-            recordings=list(reply.get("recordings", [])),
-            log=str(reply.get("log", "")),
-            capture_seconds=float(reply.get("capture_seconds", 0.0)),
-        )
+        return outcome
 
     def stop(self) -> None:
         if self._process is None:
             return
         try:
             if self._conn is not None:
-                self._conn.send({"kind": "stop"})
+                self._conn.send(_STOP)
             self._process.join(5.0)
         except (OSError, BrokenPipeError):
             pass

@@ -28,8 +28,10 @@ from typing import Any
 
 import yaml
 
+from scos_gr.errors import ConfigError
 
-class CalibrationError(ValueError):
+
+class CalibrationError(ConfigError, ValueError):
     """The calibration file is malformed; the message names the file and the field."""
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from scos_gr.config import Settings, load_settings
+from scos_gr.errors import ScosGrError
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -73,17 +74,12 @@ def cmd_createuser(args: argparse.Namespace) -> int:
 
 def cmd_acquire(args: argparse.Namespace) -> int:
     from scos_gr.field import acquire_once
-    from scos_gr.flowgraphs.runner import ActionError
 
     settings = _settings_from(args)
     if args.radio:
         settings = settings.with_overrides(radio=args.radio)
     _configure_logging(settings)
-    try:
-        _, summary = acquire_once(args.action, settings, Path(args.out).resolve())
-    except ActionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    _, summary = acquire_once(args.action, settings, Path(args.out).resolve())
     print(summary)
     return 0
 
@@ -99,12 +95,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("error: give --token or set SCOS_TOKEN (see `scos-gr createuser`)", file=sys.stderr)
         return 2
     url = args.url or f"http://{settings.host}:{settings.port}"
-    try:
-        status = fetch_status(url, token)
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(format_status(status))
+    print(format_status(fetch_status(url, token)))
     return 0
 
 
@@ -148,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except ScosGrError as exc:  # every error of ours is a sentence for the operator, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -50,7 +50,6 @@ class Settings:
     task_timeout_s: float = 60.0
     log_level: str = "INFO"
     sensor_id: str = "scos-gr"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def acquisitions_dir(self) -> Path:

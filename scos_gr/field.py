@@ -19,10 +19,16 @@ from typing import Any
 import numpy as np
 
 from scos_gr.config import Settings
+from scos_gr.errors import ScosGrError
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.spectra import read_detector_spectra
 
 #: bins either side of the peak summed for the integrated peak power (the tone's window leakage)
 PEAK_HALF_WIDTH_BINS = 5
+
+
+class SensorUnreachable(ScosGrError):
+    """A running sensor could not be asked (no connection, or an HTTP error with its detail)."""
 
 
 @dataclass(frozen=True)
@@ -57,16 +63,23 @@ def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSumm
 
 def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[list[Path], str]:
     """Run ``action_name`` once with the configured radio; return its metadata paths and a summary text."""
-    from scos_gr.flowgraphs.runner import run_action  # GNU Radio is imported only for this command
+    from scos_gr.calibration import load_calibration
+    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.runner import ActionError, run_action  # GNU Radio is imported only here
 
+    action = load_catalogue(settings.actions_file).get(action_name)
+    if action is None:
+        raise ActionError(f"unknown action {action_name!r} (not in the catalogue {settings.actions_file})")
     basename = f"{action_name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    context = {"action": action_name, "sensor": {"id": settings.sensor_id}, "schedule_entry": {"name": "field-check"}}
+    context = TaskContext(sensor={"id": settings.sensor_id}, schedule=ScheduleInfo(name="field-check"),
+                          radio=settings.radio)
     result = run_action(
-        action_name,
+        action,
         radio=settings.radio,
         output_dir=out_dir,
         basename=basename,
         context=context,
+        calibration=load_calibration(settings.calibration_file),
         timeout_s=settings.task_timeout_s,
         cache_dir=settings.flowgraph_cache_dir,
     )
@@ -89,7 +102,7 @@ def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[l
 
 
 def fetch_status(base_url: str, token: str, timeout_s: float = 5.0) -> dict[str, Any]:
-    """GET /api/v1/status of a running sensor; raises RuntimeError with a readable reason."""
+    """GET /api/v1/status of a running sensor; raises SensorUnreachable with a readable reason."""
     request = urllib.request.Request(
         base_url.rstrip("/") + "/api/v1/status", headers={"Authorization": f"Token {token}"}
     )
@@ -101,10 +114,10 @@ def fetch_status(base_url: str, token: str, timeout_s: float = 5.0) -> dict[str,
             detail = json.loads(exc.read()).get("detail", "")
         except Exception:
             detail = ""
-        raise RuntimeError(f"{base_url}: HTTP {exc.code} {detail}".rstrip()) from None
+        raise SensorUnreachable(f"{base_url}: HTTP {exc.code} {detail}".rstrip()) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RuntimeError(f"{base_url}: cannot reach the sensor ({reason})") from None
+        raise SensorUnreachable(f"{base_url}: cannot reach the sensor ({reason})") from None
 
 
 def format_status(status: dict[str, Any]) -> str:

@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator, Sequence
 
+from scos_gr.errors import RecordingError
+
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 20 blocks
 DEFAULT_CHUNK = 1 << 20
 
 
-class ArchiveError(OSError):
+class ArchiveError(RecordingError, OSError):
     """A file changed (shrank or vanished) while its archive was being streamed."""
 
 

@@ -31,32 +31,23 @@ Extensions used (each declared in ``core:extensions`` with its version):
   that samples were lost; ``scos-gr:calibration`` keeps the full calibration values used.
   A recording with dropped samples also says so in the capture's ``core:comment``.
 
-``context`` is the JSON object the runner passes as ``metadata_json`` (a dict or its JSON text).
-Every key is optional; the ones read are:
-
-- ``task_id`` (int), ``recording`` (int, index of the recording within the task),
-- ``schedule_entry`` (dict: ``name``, ``id``, ``start``, ``stop``, ``interval``, ``priority``;
-  ``start``/``stop`` as epoch seconds or ISO strings) or ``entry_name`` (str),
-- ``action`` (dict ``name``/``summary``/``description``, or just the name),
-- ``sensor`` (the sensor definition dict) or ``sensor_id`` (str),
-- ``calibration`` (the dict of :meth:`scos_gr.calibration.Calibration.at`),
-- ``radio`` (device string or dict with ``driver``/``args``), ``hw`` (str), ``gain`` (radio
-  gain setting, dB, recorded as ``scos-gr:gain_setting``),
-- ``recorder`` (str, overrides the default ``scos-gr <version>``).
+``context`` is the task's :class:`~scos_gr.sigmf_out.context.TaskContext` (action, schedule
+entry, task id, sensor definition, radio string, calibration values applied); None makes a
+recording that says nothing of a task (a flowgraph run by hand).
 
 Datetimes are ISO 8601 UTC with microseconds and a ``Z``.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import math
 import sys
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import sigmf
 
+from scos_gr.radio_args import is_sim
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.windows import canonical_window, enbw_bins, enbw_hz
 
 __all__ = [
@@ -69,6 +60,8 @@ __all__ = [
     "iq_metadata",
     "iso_utc",
     "set_captures",
+    "survey_metadata",
+    "SurveyStep",
 ]
 
 SIGMF_VERSION: str = sigmf.__specification__
@@ -124,7 +117,7 @@ def detection_metadata(
     detectors: Sequence[str],
     capture_start: float,
     dropped_samples: int = 0,
-    context: Mapping[str, Any] | str | None = None,
+    context: TaskContext | None = None,
     overflows: int = 0,
     capture_stop: float | None = None,
     units: str = "dBm",
@@ -150,9 +143,9 @@ def detection_metadata(
     detectors = [d for d in detectors if d]
     if not detectors:
         raise ValueError("at least one detector is needed")
-    ctx = _context(context)
+    ctx = context or TaskContext()
     window_name = canonical_window(window)
-    calibration = _mapping(ctx.get("calibration"))
+    calibration = dict(ctx.calibration or {})
     if capture_stop is None:
         capture_stop = float(capture_start) + (fft_size * num_ffts + int(dropped_samples)) / sample_rate
 
@@ -194,7 +187,7 @@ def iq_metadata(
     capture_start: float,
     num_samples: int,
     dropped_samples: int = 0,
-    context: Mapping[str, Any] | str | None = None,
+    context: TaskContext | None = None,
     overflows: int = 0,
     capture_stop: float | None = None,
 ) -> dict[str, Any]:
@@ -206,8 +199,8 @@ def iq_metadata(
     sample_rate, center_frequency, num_samples = float(sample_rate), float(center_frequency), int(num_samples)
     if not sample_rate > 0 or num_samples < 0:
         raise ValueError("sample_rate must be > 0 and num_samples >= 0")
-    ctx = _context(context)
-    calibration = _mapping(ctx.get("calibration"))
+    ctx = context or TaskContext()
+    calibration = dict(ctx.calibration or {})
     if capture_stop is None:
         capture_stop = float(capture_start) + (num_samples + int(dropped_samples)) / sample_rate
     metadata = _skeleton("cf32_le", sample_rate, ctx, dropped_samples, overflows)
@@ -224,6 +217,60 @@ def iq_metadata(
     if calibration.get("reference"):
         detection["ntia-algorithm:reference"] = str(calibration["reference"])
     metadata["annotations"] = [detection]
+    return metadata
+
+
+@dataclass(frozen=True)
+class SurveyStep:
+    """What a survey measured at one frequency step: its centre, first sample and losses."""
+
+    frequency: float
+    capture_start: float
+    dropped_samples: int = 0
+    overflows: int = 0
+
+
+def survey_metadata(
+    *,
+    fft_size: int,
+    num_ffts: int,
+    sample_rate: float,
+    window: str,
+    detectors: Sequence[str],
+    steps: Sequence[SurveyStep],
+    context: TaskContext | None = None,
+) -> dict[str, Any]:
+    """Metadata of a stepped survey: per step, ``len(detectors)`` spectra of ``fft_size`` float32.
+
+    The data file holds the steps one after the other, each step's detector spectra in the order
+    of ``detectors`` (step s, detector i starts at sample ``(s * len(detectors) + i) * fft_size``);
+    one capture per step (its centre frequency and time) and one annotation per step and
+    detector, whose frequency edges are that step's span.
+    """
+    if not steps:
+        raise ValueError("a survey needs at least one step")
+    n, d = int(fft_size), len(detectors)
+    first = steps[0]
+    metadata = detection_metadata(
+        fft_size=n, num_ffts=num_ffts, sample_rate=sample_rate, center_frequency=first.frequency, window=window,
+        detectors=detectors, capture_start=first.capture_start,
+        dropped_samples=sum(int(s.dropped_samples) for s in steps),
+        overflows=sum(int(s.overflows) for s in steps), context=context,
+    )
+    template = metadata["annotations"]
+    annotations = []
+    for s, step in enumerate(steps):
+        for i, base in enumerate(template):
+            annotation = dict(base)
+            annotation["core:sample_start"] = (s * d + i) * n
+            annotation["core:freq_lower_edge"] = step.frequency - float(sample_rate) / 2
+            annotation["core:freq_upper_edge"] = step.frequency + float(sample_rate) / 2
+            annotations.append(annotation)
+    metadata["annotations"] = annotations
+    set_captures(metadata, [CaptureStep(frequency=step.frequency, sample_start=s * d * n,
+                                        capture_start=step.capture_start,
+                                        dropped_samples=int(step.dropped_samples), overflows=int(step.overflows))
+                            for s, step in enumerate(steps)])
     return metadata
 
 
@@ -273,27 +320,13 @@ def set_captures(metadata: dict[str, Any], steps: Sequence[CaptureStep]) -> dict
 
 # ---------------------------------------------------------------------------------------------
 
-def _context(context: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    if context is None or context == "":
-        return {}
-    if isinstance(context, (str, bytes)):
-        context = json.loads(context)
-    if not isinstance(context, Mapping):
-        raise ValueError(f"context must be a JSON object, got {type(context).__name__}")
-    return dict(context)
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _skeleton(datatype: str, sample_rate: float, ctx: dict[str, Any], dropped: int, overflows: int) -> dict[str, Any]:
+def _skeleton(datatype: str, sample_rate: float, ctx: TaskContext, dropped: int, overflows: int) -> dict[str, Any]:
     g: dict[str, Any] = {
         "core:datatype": datatype,
         "core:sample_rate": float(sample_rate),
         "core:version": SIGMF_VERSION,
         "core:num_channels": 1,
-        "core:recorder": str(ctx.get("recorder") or _recorder()),
+        "core:recorder": _recorder(),
         "core:hw": _hw(ctx),
         "core:extensions": [
             {"name": name, "version": version, "optional": optional}
@@ -302,31 +335,24 @@ def _skeleton(datatype: str, sample_rate: float, ctx: dict[str, Any], dropped: i
         "scos-gr:dropped_samples": int(dropped),
         "scos-gr:overflows": int(overflows),
     }
-    action = _action(ctx.get("action"))
-    if action:
+    if ctx.action is not None:
+        action = {"name": ctx.action.name}
+        action.update({k: v for k, v in (("summary", ctx.action.summary), ("description", ctx.action.description)) if v})
         g["ntia-scos:action"] = action
-        if action.get("summary"):
-            g["core:description"] = str(action["summary"])
-    schedule = _schedule(ctx)
-    if schedule:
-        g["ntia-scos:schedule"] = schedule
-    task = _int_or_none(ctx.get("task_id", ctx.get("task")))
-    if task is not None:
-        g["ntia-scos:task"] = task
-    recording = _int_or_none(ctx.get("recording"))
-    if recording is not None:
-        g["ntia-scos:recording"] = recording
-    sensor = _mapping(ctx.get("sensor")) or ({"id": str(ctx["sensor_id"])} if ctx.get("sensor_id") else {})
-    if sensor:
-        g["ntia-sensor:sensor"] = sensor
-    calibration = _mapping(ctx.get("calibration"))
+        if ctx.action.summary:
+            g["core:description"] = ctx.action.summary
+    if ctx.schedule is not None:
+        g["ntia-scos:schedule"] = _schedule(ctx.schedule)
+    if ctx.task_id is not None:
+        g["ntia-scos:task"] = ctx.task_id
+    if ctx.sensor:
+        g["ntia-sensor:sensor"] = dict(ctx.sensor)
+    calibration = dict(ctx.calibration or {})
     if calibration.get("calibration_datetime"):
         try:
             g["ntia-sensor:calibration_datetime"] = iso_utc(calibration["calibration_datetime"])
         except (TypeError, ValueError):
             pass  # a malformed date in a calibration file must not cost the recording
-    if _finite(ctx.get("gain")):
-        g["scos-gr:gain_setting"] = float(ctx["gain"])
     if calibration:
         g["scos-gr:calibration"] = {k: v for k, v in calibration.items() if v is not None}
     return {"global": g, "captures": [], "annotations": []}
@@ -364,54 +390,27 @@ def _sorted(annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(annotations, key=lambda a: a["core:sample_start"])
 
 
-def _action(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        action = {k: str(value[k]) for k in ("name", "summary", "description") if value.get(k) is not None}
-        return action if "name" in action else {}
-    if value:
-        return {"name": str(value)}
-    return {}
-
-
-def _schedule(ctx: dict[str, Any]) -> dict[str, Any]:
-    entry = ctx.get("schedule_entry")
-    if isinstance(entry, str):
-        entry = {"name": entry}
-    entry = _mapping(entry)
-    name = entry.get("name") or ctx.get("entry_name") or ctx.get("schedule_entry_name")
-    if not name:
-        return {}
-    schedule: dict[str, Any] = {"id": str(entry.get("id") or name), "name": str(name)}
+def _schedule(entry: ScheduleInfo) -> dict[str, Any]:
+    schedule: dict[str, Any] = {"id": entry.name, "name": entry.name}
     for key in ("start", "stop"):
-        if entry.get(key) is not None:
-            try:
-                schedule[key] = iso_utc(entry[key])
-            except (TypeError, ValueError, OverflowError):
-                pass
+        value = getattr(entry, key)
+        if value is not None:
+            schedule[key] = iso_utc(value)
     for key in ("interval", "priority"):
-        number = _int_or_none(entry.get(key))
-        if number is not None:
-            schedule[key] = number
-    roles = entry.get("roles")
-    if isinstance(roles, (list, tuple)):
-        schedule["roles"] = [str(r) for r in roles]
+        if getattr(entry, key) is not None:
+            schedule[key] = getattr(entry, key)
     return schedule
 
 
-def _hw(ctx: dict[str, Any]) -> str:
-    if ctx.get("hw"):
-        return str(ctx["hw"])
-    radio = ctx.get("radio")
-    if isinstance(radio, Mapping):
-        driver, args = radio.get("driver"), radio.get("args")
-        text = " ".join(str(x) for x in (driver, f"({args})" if args else None) if x)
-        if text:
-            return text
-    elif radio:
-        return f"simulated radio ({radio})" if str(radio).startswith("sim") else f"gr-osmosdr ({radio})"
-    sigan = _mapping(_mapping(ctx.get("sensor")).get("signal_analyzer"))
-    model = _mapping(sigan.get("sigan_spec")).get("model")
-    return str(model) if model else "unknown"
+def _hw(ctx: TaskContext) -> str:
+    """``core:hw``: the signal analyser's model when the sensor definition names one, else the
+    radio the task used."""
+    model = dict(dict(ctx.sensor.get("signal_analyzer") or {}).get("sigan_spec") or {}).get("model")
+    if model:
+        return str(model)
+    if ctx.radio:
+        return f"simulated radio ({ctx.radio})" if is_sim(ctx.radio) else f"gr-osmosdr ({ctx.radio})"
+    return "unknown"
 
 
 def _recorder() -> str:
@@ -425,17 +424,3 @@ def _recorder() -> str:
         except Exception:  # pragma: no cover - a broken GNU Radio must not cost a recording
             pass
     return f"scos-gr {__version__}"
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if math.isfinite(number) and number == int(number) else None
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

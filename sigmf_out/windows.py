@@ -15,7 +15,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from scos_gr.errors import RecordingError
+
 #: accepted spellings -> canonical window name (the name written into the metadata)
+class UnknownWindow(RecordingError, ValueError):
+    """A window name this table does not know (its ENBW could not be recorded right)."""
+
+
 _ALIASES = {
     "blackman": "blackman",
     "hann": "hann",
@@ -57,7 +63,7 @@ def canonical_window(name: str) -> str:
     try:
         return _ALIASES[key]
     except KeyError:
-        raise ValueError(f"unknown FFT window {name!r}; known: {sorted(set(_ALIASES.values()))}") from None
+        raise UnknownWindow(f"unknown FFT window {name!r}; known: {sorted(set(_ALIASES.values()))}") from None
 
 
 @lru_cache(maxsize=32)

@@ -12,6 +12,7 @@ everything this call wrote.
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+
+from scos_gr.errors import RecordingError
 
 META_EXT = ".sigmf-meta"
 DATA_EXT = ".sigmf-data"
@@ -41,18 +44,23 @@ _DTYPES = {
 }
 
 
-class RecordingError(ValueError):
+class InvalidRecording(RecordingError, ValueError):
     """The recording is inconsistent or its metadata is invalid; nothing was written."""
 
 
 @dataclass(frozen=True)
 class Recording:
-    """A complete recording on disk."""
+    """A complete recording on disk: what a sink wrote, what the task's acquisition row holds.
+
+    The one type that travels from the block that wrote it, through the runner and the worker's
+    pipe, to the scheduler that records it (``metadata`` is the ``.sigmf-meta`` content).
+    """
 
     meta_path: Path
     data_path: Path
     sha512: str
     data_bytes: int
+    metadata: dict[str, Any]
 
 
 def temp_data_path(directory: Path | str, basename: str) -> Path:
@@ -76,7 +84,7 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     dtype = _dtype_of(metadata)
     array = np.asarray(data)
     if array.dtype != dtype and not np.can_cast(array.dtype, dtype, casting="same_kind"):
-        raise RecordingError(f"data of dtype {array.dtype} cannot be stored as {metadata['global']['core:datatype']}")
+        raise InvalidRecording(f"data of dtype {array.dtype} cannot be stored as {metadata['global']['core:datatype']}")
     payload = np.ascontiguousarray(array, dtype=dtype).reshape(-1)
     raw = memoryview(payload).cast("B")
     digest = hashlib.sha512(raw).hexdigest()
@@ -84,7 +92,7 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     _validate(metadata, len(raw), dtype)
     meta_bytes = _meta_bytes(metadata)
 
-    data_path, meta_path = directory / (basename + DATA_EXT), directory / (basename + META_EXT)
+    meta_path, data_path = recording_paths(directory, basename)
     if meta_path.exists():
         raise FileExistsError(f"recording {meta_path} already exists")
     directory.mkdir(parents=True, exist_ok=True)
@@ -98,7 +106,7 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     except BaseException:
         _discard(created)
         raise
-    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=len(raw))
+    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=len(raw), metadata=metadata)
 
 
 def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
@@ -128,7 +136,7 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _validate(metadata, size, dtype)
         meta_bytes = _meta_bytes(metadata)
 
-        data_path, meta_path = directory / (basename + DATA_EXT), directory / (basename + META_EXT)
+        meta_path, data_path = recording_paths(directory, basename)
         if meta_path.exists():
             raise FileExistsError(f"recording {meta_path} already exists")
         directory.mkdir(parents=True, exist_ok=True)
@@ -147,15 +155,25 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
     except BaseException:
         _discard(created)
         raise
-    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=size)
+    return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=size, metadata=metadata)
+
+
+def recording_paths(directory: Path | str, basename: str) -> tuple[Path, Path]:
+    """Where the recording ``basename`` lives in ``directory``: (metadata path, data path)."""
+    directory = Path(directory)
+    return directory / (basename + META_EXT), directory / (basename + DATA_EXT)
 
 
 def remove_recording(meta_path: Path | str, data_path: Path | str) -> list[Path]:
-    """Delete a recording: metadata first (so it stops being a recording at once), then data.
+    """Delete a recording, complete or partial: metadata first (so it stops being a recording at
+    once), then data, then any hidden temp file a writer left for either name.
 
-    Missing files are not an error. Returns the paths actually removed.
+    The one way scos-gr deletes a recording (a failed task's output, the API's DELETE, start-up
+    recovery). Missing files are not an error. Returns the paths actually removed.
     """
-    return _unlink(Path(meta_path), Path(data_path))
+    meta_path, data_path = Path(meta_path), Path(data_path)
+    temps = [t for p in (meta_path, data_path) if p.parent.is_dir() for t in sorted(p.parent.glob(f".{glob.escape(p.name)}.tmp-*"))]
+    return _unlink(meta_path, data_path, *temps)
 
 
 def _unlink(*paths: Path) -> list[Path]:
@@ -200,16 +218,16 @@ def read_metadata(meta_path: Path | str) -> dict[str, Any]:
 
 def _check_basename(basename: str) -> None:
     if not basename or "/" in basename or "\\" in basename or basename.startswith(".") or "\0" in basename:
-        raise RecordingError(f"invalid recording basename {basename!r}")
+        raise InvalidRecording(f"invalid recording basename {basename!r}")
 
 
 def _copy(metadata: Mapping[str, Any]) -> dict[str, Any]:
     try:
         copied = json.loads(json.dumps(metadata, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise RecordingError(f"metadata is not JSON-serialisable: {exc}") from exc
+        raise InvalidRecording(f"metadata is not JSON-serialisable: {exc}") from exc
     if not isinstance(copied, dict) or not isinstance(copied.get("global"), dict):
-        raise RecordingError("metadata needs a 'global' object")
+        raise InvalidRecording("metadata needs a 'global' object")
     return copied
 
 
@@ -218,7 +236,7 @@ def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
     try:
         return _DTYPES[datatype]
     except KeyError:
-        raise RecordingError(f"unsupported core:datatype {datatype!r}") from None
+        raise InvalidRecording(f"unsupported core:datatype {datatype!r}") from None
 
 
 def _validate(metadata: dict[str, Any], data_bytes: int, dtype: np.dtype) -> None:
@@ -231,22 +249,22 @@ def _validate(metadata: dict[str, Any], data_bytes: int, dtype: np.dtype) -> Non
             warnings.simplefilter("always")
             SigMFFile(metadata=metadata).validate()
     except jsonschema.exceptions.ValidationError as exc:
-        raise RecordingError(f"SigMF metadata invalid: {exc.message}") from exc
+        raise InvalidRecording(f"SigMF metadata invalid: {exc.message}") from exc
     for warning in caught:  # sigmf-python only warns (for now) about undeclared namespaces
         if "undeclared extension" in str(warning.message):
-            raise RecordingError(f"SigMF metadata invalid: {warning.message}")
+            raise InvalidRecording(f"SigMF metadata invalid: {warning.message}")
     channels = int(metadata["global"].get("core:num_channels", 1) or 1)
     sample_bytes = dtype.itemsize * channels
     if data_bytes % sample_bytes:
-        raise RecordingError(f"data size {data_bytes} is not a multiple of the sample size {sample_bytes}")
+        raise InvalidRecording(f"data size {data_bytes} is not a multiple of the sample size {sample_bytes}")
     samples = data_bytes // sample_bytes
     for annotation in metadata.get("annotations", []):
         end = annotation["core:sample_start"] + annotation.get("core:sample_count", 0)
         if end > samples:
-            raise RecordingError(f"annotation ends at sample {end} but the data holds {samples} samples")
+            raise InvalidRecording(f"annotation ends at sample {end} but the data holds {samples} samples")
     for capture in metadata.get("captures", []):
         if samples and capture["core:sample_start"] >= samples:
-            raise RecordingError(f"capture starts at sample {capture['core:sample_start']} beyond the data ({samples})")
+            raise InvalidRecording(f"capture starts at sample {capture['core:sample_start']} beyond the data ({samples})")
 
 
 def _meta_bytes(metadata: dict[str, Any]) -> bytes:

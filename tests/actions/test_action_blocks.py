@@ -4,7 +4,6 @@ count, the catalogue's `records: false`, and GRC opening the new flowgraphs."""
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from gnuradio import blocks, gr
 
 from gnuradio import scos
+from scos_gr.errors import BlockError
 from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, Action, parse_catalogue
 from scos_gr.flowgraphs.runner import ActionError, run_action
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
@@ -100,7 +100,8 @@ def test_iq_sink_records_lost_samples_and_the_radio_start_time(tmp_path):
     tb.connect(src, monitor, sink)
     tb.run()
     assert [p.name for p in tmp_path.iterdir()] == [Path(sink.temp_path).name]  # nothing has the name yet
-    rec = sink.finalize()
+    sink.finalize()
+    [rec] = sink.recordings()
     np.testing.assert_array_equal(np.fromfile(rec.data_path, dtype="<c8"), x)
     meta = json.loads(Path(rec.meta_path).read_text())
     assert meta["global"]["scos-gr:dropped_samples"] == 3000
@@ -113,7 +114,7 @@ def test_iq_sink_with_fewer_samples_than_promised_refuses_to_finalize(tmp_path):
     sink = scos.iq_sink(1e6, 100e6, 5000, str(tmp_path), "short", "{}")
     tb.connect(blocks.vector_source_c([0j] * 4000, False), sink)
     tb.run()
-    with pytest.raises(RuntimeError, match="4000 samples arrived, 5000 expected"):
+    with pytest.raises(BlockError, match="4000 samples arrived, 5000 expected"):
         sink.finalize()
 
 

@@ -9,8 +9,10 @@ import pytest
 from sigmf import sigmffile
 
 from gnuradio import scos
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from scos_gr.flowgraphs.runner import RadioFailure, run_action
 from tests.live_server import LiveServer
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 RATE = 15.36e6
 SIM_TOTAL_DBM = 10 * np.log10(10 ** (-40 / 10) + 10 ** (-60 / 10))  # tone + noise, -39.957 dBm
@@ -20,8 +22,10 @@ API = "/api/v1"
 @pytest.fixture
 def run(tmp_path):
     def go(action, radio="sim", basename="rec_1"):
+        if isinstance(action, str):
+            action = load_catalogue(DEFAULT_CATALOGUE)[action]
         return run_action(action, radio=radio, output_dir=tmp_path / "out", basename=basename,
-                          context={"task_id": 1, "schedule_entry": {"name": "rec"}}, cache_dir=tmp_path / "cache")
+                          context=TaskContext(task_id=1, schedule=ScheduleInfo(name="rec")), cache_dir=tmp_path / "cache")
     return go
 
 
@@ -65,9 +69,9 @@ def test_monitor_radio_passes_on_a_healthy_radio_and_records_nothing(run, tmp_pa
 def test_monitor_radio_thresholds_are_catalogue_parameters(tmp_path):
     from dataclasses import replace
 
-    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
 
-    action = load_catalogue()["monitor_radio"]
+    action = load_catalogue(DEFAULT_CATALOGUE)["monitor_radio"]
     assert {k: action.parameters[k] for k in ("min_dbm", "max_dbm", "min_rate_ratio")} == {
         "min_dbm": -100.0, "max_dbm": 0.0, "min_rate_ratio": 0.9}
     strict = replace(action, parameters={**action.parameters, "max_dbm": -45.0, "num_samples": 200_000})
@@ -127,10 +131,10 @@ def test_new_actions_over_the_api_capabilities_schedule_archive_and_health(tmp_p
 def test_monitor_radio_on_a_radio_too_slow_to_finish_is_a_radio_failure_not_just_a_timeout(tmp_path):
     from dataclasses import replace
 
-    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
     from scos_gr.flowgraphs.runner import FlowgraphTimeout
 
-    action = load_catalogue()["monitor_radio"]
+    action = load_catalogue(DEFAULT_CATALOGUE)["monitor_radio"]
     action = replace(action, parameters={**action.parameters, "num_samples": int(RATE * 10)})  # 10 s of samples
     with pytest.raises(RadioFailure, match=r"did not finish within 0.5 s; stopped: .*only \d+ of 153600000 samples") as e:
         run_action(action, radio="sim,throttle=1", output_dir=tmp_path / "out", basename="m_1", timeout_s=0.5,

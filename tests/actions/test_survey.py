@@ -10,8 +10,10 @@ import pytest
 from sigmf import sigmffile
 
 from gnuradio import scos
-from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.calibration import UNCALIBRATED, load_calibration
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from scos_gr.flowgraphs.runner import RadioFailure, run_action
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 RATE, N = 15.36e6, 1024
 BIN = RATE / N
@@ -19,11 +21,11 @@ TONES = [(700.3e6, -50.0), (751.0e6, -40.0), (799.7e6, -45.0)]
 BAND = "sim,band=" + "/".join(f"{f:.1f}:{p}" for f, p in TONES)
 
 
-def survey(tmp_path, radio=BAND, basename="sv_1", **parameters):
-    action = load_catalogue()["survey_700MHz_band"]
+def survey(tmp_path, radio=BAND, basename="sv_1", calibration=UNCALIBRATED, **parameters):
+    action = load_catalogue(DEFAULT_CATALOGUE)["survey_700MHz_band"]
     action = replace(action, parameters={**action.parameters, **parameters})
-    return run_action(action, radio=radio, output_dir=tmp_path / "out", basename=basename,
-                      context={"task_id": 1, "schedule_entry": {"name": "sv"}}, cache_dir=tmp_path / "cache")
+    return run_action(action, radio=radio, output_dir=tmp_path / "out", basename=basename, calibration=calibration,
+                      context=TaskContext(task_id=1, schedule=ScheduleInfo(name="sv")), cache_dir=tmp_path / "cache")
 
 
 def found_tones(meta_path):
@@ -153,11 +155,10 @@ def test_survey_through_an_osmosdr_device_retunes_it_per_step(tmp_path):
     assert meta["global"]["scos-gr:dropped_samples"] == 0
 
 
-def test_the_survey_is_calibrated_at_the_band_centre(tmp_path, monkeypatch):
+def test_the_survey_is_calibrated_at_the_band_centre(tmp_path):
     table = tmp_path / "cal.yml"
     table.write_text("points:\n  - {frequency: 600e6, gain_db: 10.0}\n  - {frequency: 904e6, gain_db: 2.0}\n")
-    monkeypatch.setenv("SCOS_CALIBRATION_FILE", str(table))
-    [rec] = survey(tmp_path, num_ffts=10).recordings
+    [rec] = survey(tmp_path, num_ffts=10, calibration=load_calibration(table)).recordings
     calibration = json.loads(rec.meta_path.read_text())["global"]["scos-gr:calibration"]
     assert calibration["frequency"] == 752e6 and calibration["gain_db"] == pytest.approx(6.0)
     found, _ = found_tones(rec.meta_path)

@@ -9,6 +9,7 @@ import numpy as np
 from scos_gr import store
 from scos_gr.sigmf_out.metadata import detection_metadata
 from scos_gr.sigmf_out.writer import write_recording
+from scos_gr.sigmf_out.context import ActionInfo, ScheduleInfo, TaskContext
 
 DETECTORS = ["min", "max", "mean", "median", "sample"]
 
@@ -19,7 +20,7 @@ def add_acquisition(data_dir: Path, entry_name: str, task_id: int, fft_size: int
     metadata = detection_metadata(
         fft_size=fft_size, num_ffts=10, sample_rate=15.36e6, center_frequency=751e6, window="blackman",
         detectors=DETECTORS, capture_start=time.time(),
-        context={"task_id": task_id, "schedule_entry": {"name": entry_name}, "action": "acquire700c"},
+        context=TaskContext(task_id=task_id, schedule=ScheduleInfo(name=entry_name), action=ActionInfo(name="acquire700c")),
     )
     rec = write_recording(folder, f"{entry_name}_{task_id}", spectra, metadata)
     with store.database.connection_context():

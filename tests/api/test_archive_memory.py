@@ -16,6 +16,7 @@ from scos_gr import store
 from scos_gr.sigmf_out.metadata import iq_metadata
 from scos_gr.sigmf_out.writer import finalize_recording, temp_data_path
 from tests.live_server import LiveServer
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 SIZE = 512 * 1024 * 1024  # 512 MiB of cf32 samples (a sparse file: zeros cost no disk)
 
@@ -52,7 +53,7 @@ def big(tmp_path_factory):
         with open(tmp, "wb") as f:
             f.truncate(SIZE)
         metadata = iq_metadata(sample_rate=15.36e6, center_frequency=751e6, capture_start=time.time(),
-                               num_samples=SIZE // 8, context={"task_id": 1, "schedule_entry": {"name": "big"}})
+                               num_samples=SIZE // 8, context=TaskContext(task_id=1, schedule=ScheduleInfo(name="big")))
         rec = finalize_recording(folder, "big_1", tmp, metadata)
         with store.database.connection_context():
             owner = store.User.get(store.User.name == "admin")

@@ -105,3 +105,17 @@ def test_status_says_why_the_scheduler_is_dead():
     first = format_status({"scheduler": "dead", "scheduler_detail": "starting: warming up", "task_queue": []})
     assert first.splitlines()[0] == "scheduler  dead (starting: warming up)"
     assert format_status({"scheduler": "idle", "scheduler_detail": "", "task_queue": []}).splitlines()[0] == "scheduler  idle"
+
+
+@pytest.mark.parametrize("catalogue, reason", [
+    ("actions: {acquire700c: {flowgraph: acquire700c.grc, parameters: [1, 2]}}\n", "'parameters' must be a mapping"),
+    ("actions:\n  - not: a mapping\n", "expected a mapping with an 'actions' mapping"),
+])
+def test_acquire_with_a_malformed_catalogue_prints_the_error_not_a_traceback(tmp_path, catalogue, reason):
+    (tmp_path / "actions.yml").write_text(catalogue)
+    (tmp_path / "acquire700c.grc").write_text("")
+    proc = run("acquire", "acquire700c", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"),
+               env={"SCOS_ACTIONS": str(tmp_path / "actions.yml")})
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and reason in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from scos_gr.flowgraphs.compiler import compile_flowgraph
+from scos_gr.calibration import Calibration, CalibrationPoint
 from scos_gr.flowgraphs.runner import RadioFailure, run_action
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 FLOWGRAPHS = Path(__file__).resolve().parents[2] / "flowgraphs"
 FS, N, K = 15.36e6, 1024, 300
@@ -24,11 +26,11 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("grc-cache")
 
 
-def _run(radio: str, out: Path, cache_dir: Path, basename: str = "rec", gain_correction_db: float = 0.0, **context):
-    context = {"task_id": 7, "schedule_entry": {"name": "phys"}, **context}
-    result = run_action("acquire700c", radio=radio, output_dir=out, basename=basename, context=context,
-                        calibration={"gain_correction_db": gain_correction_db, "reference": "antenna input"},
-                        cache_dir=cache_dir, timeout_s=60)
+def _run(radio: str, out: Path, cache_dir: Path, basename: str = "rec", gain_correction_db: float = 0.0):
+    context = TaskContext(task_id=7, schedule=ScheduleInfo(name="phys"))
+    calibration = Calibration(points=(CalibrationPoint(0.0, -gain_correction_db, None),), reference="antenna input")
+    result = run_action(load_catalogue(DEFAULT_CATALOGUE)["acquire700c"], radio=radio, output_dir=out,
+                        basename=basename, context=context, calibration=calibration, cache_dir=cache_dir, timeout_s=60)
     [recording] = result.recordings
     spectra = np.fromfile(recording.data_path, dtype="<f4").reshape(-1, N)
     return spectra, recording.metadata
@@ -122,7 +124,7 @@ def test_scos_blocks_in_the_grc_files_use_the_installed_definitions():
 
 
 def test_catalogue_action_declares_every_runner_parameter():
-    action = load_catalogue()["acquire700c"]
+    action = load_catalogue(DEFAULT_CATALOGUE)["acquire700c"]
     doc = yaml.safe_load((FLOWGRAPHS / action.flowgraph).read_text())
     parameters = {b["name"] for b in doc["blocks"] if b["id"] == "parameter"}
     assert {"radio_args", "frequency", "sample_rate", "fft_size", "num_ffts", "gain", "cal_gain_db",

@@ -16,7 +16,7 @@ from scos_gr.flowgraphs.catalogue import (
 
 
 def test_shipped_catalogue_has_the_default_actions():
-    actions = load_catalogue()
+    actions = load_catalogue(DEFAULT_CATALOGUE)
     assert {"acquire700c", "logger", "admin_logger"} <= set(actions)
     acq = actions["acquire700c"]
     assert acq.flowgraph_path == DEFAULT_CATALOGUE.parent / "acquire700c.grc"

@@ -8,6 +8,7 @@ from scos_gr.flowgraphs.compiler import compile_flowgraph, CompileError
 from scos_gr.flowgraphs.runner import ActionError, FlowgraphTimeout, run_action
 
 from .grc_factory import write_stock_flowgraph
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 
 def _action(tmp_path, grc_name: str, **parameters) -> Action:
@@ -67,7 +68,7 @@ def test_unknown_or_mistyped_catalogue_parameter_is_refused_by_name(tmp_path):
 def test_log_action_succeeds_without_a_recording(tmp_path, caplog):
     action = Action(name="logger", summary="", description="", kind=KIND_LOG)
     with caplog.at_level("INFO"):
-        result = run_action(action, radio="sim", output_dir=tmp_path, basename="x",
-                            context={"task_id": 7, "schedule_entry": {"name": "e"}})
+        result = run_action(action, radio="sim", output_dir=tmp_path, basename="x", cache_dir=tmp_path / "cache",
+                            context=TaskContext(task_id=7, schedule=ScheduleInfo(name="e")))
     assert result.recordings == []
     assert "task 7" in result.log and "task 7" in caplog.text

@@ -17,6 +17,7 @@ from sigmf.error import SigMFFileError
 from scos_gr.sigmf_out.archive import ArchiveError, ArchiveMember, ArchiveStream, recordings_in_archive
 from scos_gr.sigmf_out.metadata import detection_metadata
 from scos_gr.sigmf_out.writer import write_recording
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
 DETECTORS = ["min", "max", "mean", "median", "sample"]
 
@@ -24,7 +25,7 @@ DETECTORS = ["min", "max", "mean", "median", "sample"]
 def make_recording(directory, basename, fft_size=64, seed=0):
     md = detection_metadata(fft_size=fft_size, num_ffts=10, sample_rate=1e6, center_frequency=751e6,
                             window="blackman", detectors=DETECTORS, capture_start=1_795_000_000.0,
-                            context={"task_id": seed, "schedule_entry": {"name": "e"}})
+                            context=TaskContext(task_id=seed, schedule=ScheduleInfo(name="e")))
     data = np.random.default_rng(seed).normal(-80, 2, size=len(DETECTORS) * fft_size).astype(np.float32)
     rec = write_recording(directory, basename, data, md)
     return ArchiveMember(basename, rec.meta_path, rec.data_path), data

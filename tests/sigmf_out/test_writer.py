@@ -11,6 +11,7 @@ import sigmf
 
 from scos_gr.sigmf_out import writer
 from scos_gr.sigmf_out.metadata import detection_metadata, iq_metadata
+from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.writer import (
     Recording,
     RecordingError,
@@ -28,7 +29,7 @@ N = 64
 def metadata(**overrides):
     kwargs = dict(fft_size=N, num_ffts=11, sample_rate=15.36e6, center_frequency=751e6, window="blackman",
                   detectors=DETECTORS, capture_start=1_795_000_000.5, dropped_samples=0,
-                  context={"task_id": 1, "schedule_entry": {"name": "e"}})
+                  context=TaskContext(task_id=1, schedule=ScheduleInfo(name="e")))
     kwargs.update(overrides)
     return detection_metadata(**kwargs)
 

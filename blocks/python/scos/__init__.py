@@ -1,23 +1,31 @@
 """gnuradio.scos: the GNU Radio blocks of scos-gr (out-of-tree module of Python blocks).
 
-- :class:`radio_source` / :class:`sim_source`: the radio (gr-osmosdr device or simulated radio).
-- :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm (its two
-  per-value loops are C, ``blocks/lib``, loaded with ctypes).
+- :class:`radio_source`: the radio of every flowgraph (a gr-osmosdr device, or the simulated
+  radio :class:`sim_source`, module ``sim``; ``rx_time`` gaps -> lost samples, module ``rx_time``).
+- :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm (the
+  numerics in ``detectors``, whose two per-value loops are C, ``blocks/lib``, loaded with ctypes).
 - :class:`sigmf_sink`: writes the detector spectra as a SigMF recording via ``scos_gr.sigmf_out``.
 - :class:`iq_sink`: raw IQ to disk through a stock file sink, then a SigMF recording.
 - :class:`radio_health`: checks the radio's sample rate and level (the monitor_radio action).
-"""
-from .radio import RadioError, radio_info, radio_source, reset_failure_counters, rx_time_monitor, sim_source
-from .power_stats import DETECTORS, CAPTURE_TAG, power_stats
-from .radio_health import radio_health
+- :class:`survey_source` / :class:`survey_sink`: a stepped-frequency survey.
+- :class:`TaskBlock`: what the runner asks of these blocks (``task_block``).
 
-try:  # the sink needs scos_gr.sigmf_out; the radio and detector blocks do not
-    from .sigmf_sink import sigmf_sink
-    from .iq_sink import iq_sink
-    from .survey import retunable_sim, step_frequencies, survey_sink, survey_source, survey_stepper
-except ImportError:  # pragma: no cover
-    pass
+The blocks need the ``scos_gr`` Python package (errors, radio strings, SigMF writing).
+"""
+from scos_gr.errors import RadioError
+
+from .detectors import DETECTORS
+from .iq_sink import iq_sink
+from .power_stats import CAPTURE_TAG, power_stats
+from .radio import radio_info, radio_source
+from .radio_health import radio_health
+from .rx_time import rx_time_monitor
+from .sigmf_sink import sigmf_sink
+from .sim import reset_failure_counters, retunable_sim, sim_source
+from .survey import step_frequencies, survey_sink, survey_source, survey_stepper
+from .task_block import RecordingBlock, TaskBlock, collect_task_blocks
 
 __all__ = ["RadioError", "radio_info", "radio_source", "reset_failure_counters", "rx_time_monitor",
            "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "survey_source", "survey_sink",
-           "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG"]
+           "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG",
+           "TaskBlock", "RecordingBlock", "collect_task_blocks"]

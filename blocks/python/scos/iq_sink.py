@@ -9,15 +9,20 @@ that every expected sample is there, and hands it to ``sigmf_out.writer.finalize
 """
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
 
 import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from .radio import DROPPED_TAG, dropped_samples_of, rx_time_seconds
-from .sigmf_sink import parse_context
+from scos_gr.errors import BlockError
+from scos_gr.sigmf_out.context import TaskContext
+from scos_gr.sigmf_out.metadata import iq_metadata
+from scos_gr.sigmf_out.writer import finalize_recording, temp_data_path
+
+from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
+from .task_block import RecordingBlock
 
 
 class iq_probe(gr.sync_block):
@@ -49,21 +54,18 @@ class iq_probe(gr.sync_block):
         return n
 
 
-class iq_sink(gr.hier_block2):
+class iq_sink(gr.hier_block2, RecordingBlock):
     """Write ``num_samples`` complex64 samples as ``{output_dir}/{basename}.sigmf-data|-meta``."""
 
     def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6, num_samples: int = 1536000,
                  output_dir: str = ".", basename: str = "recording", metadata_json: str = "{}"):
         gr.hier_block2.__init__(self, "scos_iq_sink", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(0, 0, 0))
-        from scos_gr.sigmf_out.writer import temp_data_path
-
+        RecordingBlock.__init__(self)
         self.samp_rate, self.center_freq = float(samp_rate), float(center_freq)
         self.num_samples = int(num_samples)
         self.output_dir, self.basename = str(output_dir), str(basename)
-        self.context = parse_context(metadata_json)
-        import os
-
+        self.context = TaskContext.from_json(metadata_json)
         os.makedirs(self.output_dir, exist_ok=True)
         self.temp_path = str(temp_data_path(self.output_dir, self.basename))
         self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, self.temp_path, False)
@@ -71,19 +73,14 @@ class iq_sink(gr.hier_block2):
         self.probe = iq_probe()
         self.connect(self, self.file_sink)
         self.connect(self, self.probe)
-        self.error: str | None = None
-        self.recording: Any = None
         self.started = time.time()
 
-    def finalize(self) -> Any:
+    def finalize(self) -> None:
         """Close the file and complete the recording (called by the runner after the run)."""
-        from scos_gr.sigmf_out.metadata import iq_metadata
-        from scos_gr.sigmf_out.writer import finalize_recording
-
         self.file_sink.close()
         written = self.probe.samples
         if written != self.num_samples:
-            raise RuntimeError(f"iq_sink: {written} samples arrived, {self.num_samples} expected")
+            raise BlockError(f"iq_sink: {written} samples arrived, {self.num_samples} expected")
         metadata = iq_metadata(
             sample_rate=self.samp_rate, center_frequency=self.center_freq,
             capture_start=self.probe.first_sample_time or self.started, num_samples=written,
@@ -91,4 +88,3 @@ class iq_sink(gr.hier_block2):
             capture_stop=time.time(),
         )
         self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata)
-        return self.recording

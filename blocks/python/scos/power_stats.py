@@ -1,4 +1,4 @@
-"""Power detectors over FFT frames: min, max, mean, median and sample spectra in dBm.
+"""The detector block: min, max, mean, median and sample spectra in dBm over FFT frames.
 
 Input: vectors of ``fft_size`` floats, |FFT(w·x)|^2 of windowed, fftshifted frames of volts
 (what ``fft_vcc`` + ``complex_to_mag_squared`` produce). For every ``num_ffts`` frames the block
@@ -7,47 +7,22 @@ emits one vector per detector, in the order of ``detectors``, each
     dBm = 10 log10( stat_k |FFT(w·x_k)|^2 / (N Σw² · 50) ) + 30 + gain_correction_db
 
 (the normalisation of the spec: watts per bin across 50 ohm, then dBm, plus the calibration
-gain correction). The mean is the mean of watts (then dB); ``sample`` is the last frame.
-
-Everything works on whole batches of frames (never a Python loop per frame). Two loops are
-compiled C (``blocks/lib/detector_kernels.c``, loaded with ctypes as ``KERNELS``): the running
-min/max/sum and the median's histogram counting, each one pass over a batch. numpy needs
-several passes and temporaries for the same work, which made the detector cost more CPU per
-sample than the whole FFT chain in front of it. When the library is not built the block uses
-its numpy code (same results, tested against each other) and logs a warning.
-
-The median and its memory
--------------------------
-- Short captures (``num_ffts * fft_size * 4`` bytes <= ``EXACT_MEDIAN_BYTES``, 16 MiB: up to
-  4096 frames of 1024 bins) keep their frames and take the exact median, the mean of the two
-  middle values when ``num_ffts`` is even (``numpy.median``'s definition).
-- Longer captures use a per-bin histogram of the float32 values on a logarithmic grid taken
-  from the float's own bits: the exponent and the top ``HIST_MANTISSA_BITS`` (4) mantissa
-  bits, i.e. 16 linear buckets per octave. A bucket spans at most 2^-4 of its value
-  (<= 0.263 dB) and the median is interpolated linearly inside its bucket, so it is within
-  0.263 dB of the exact median (and typically within 0.01 dB for noise-like data; measured
-  max 0.021 dB over 1024 bins of 8192 frames of Gaussian noise). Memory is
-  ``fft_size`` x (dynamic range seen, in buckets) counters, independent of ``num_ffts``:
-  about 2 MB for 1024 bins of Gaussian noise (its power spans ~90 dB: the exponential
-  distribution's lower tail), at most 17 MB for the whole float32 range.
+gain correction). The mean is the mean of watts (then dB); ``sample`` is the last frame. The
+numerics (and the median's memory bound) are in :mod:`.detectors`; this block moves frames in
+and spectra out and says what they are in a ``scos_capture`` tag.
 """
 from __future__ import annotations
 
-import ctypes
-import logging
-import math
-import os
 import time
-from typing import Any, Sequence
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
-from .radio import DROPPED_TAG, IMPEDANCE_OHM, dropped_samples_of, rx_time_seconds
-
-#: Detectors this block knows, in the order of the spec.
-DETECTORS = ("min", "max", "mean", "median", "sample")
+from .detectors import DetectorAccumulator, DetectorError, parse_detectors, watts_scale
+from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
+from .task_block import TaskBlock
+from .units import to_dbm
 
 #: Input tag of a survey step's first frame (set by survey_stepper; its frequency and time win).
 STEP_TAG = "scos_step"
@@ -55,284 +30,8 @@ STEP_TAG = "scos_step"
 #: Output tag on the first detector vector of each capture.
 CAPTURE_TAG = "scos_capture"
 
-EXACT_MEDIAN_BYTES = 16 << 20
-HIST_MANTISSA_BITS = 4
-#: Largest error of the histogram median, in dB (one bucket: 2^-HIST_MANTISSA_BITS of the value).
-HIST_MAX_ERROR_DB = 10 * math.log10(1 + 2.0 ** -HIST_MANTISSA_BITS)
-_HIST_SHIFT = 23 - HIST_MANTISSA_BITS
-_CODE_MIN = 1 << HIST_MANTISSA_BITS  # smallest normal float32 (exponent field 1)
-_CODE_MAX = (255 << HIST_MANTISSA_BITS) - 1  # largest finite float32
-#: Frames per numpy pass: a float32 sum of 1024 rows is exact to ~6e-5 (3e-4 dB); the histogram's
-#: per-pass cost grows with bins x dynamic range, so fewer, larger passes are faster.
-BATCH_ROWS = 1024
-_TINY = float(np.finfo(np.float32).tiny)
 
-_log = logging.getLogger(__name__)
-
-
-def load_kernels() -> ctypes.CDLL | None:
-    """The compiled detector loops installed next to this file, or None when they are not built."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_detector_kernels.so")
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError:
-        return None
-
-    def array(dtype: Any, ndim: int) -> Any:
-        return np.ctypeslib.ndpointer(dtype, ndim=ndim, flags="C_CONTIGUOUS")
-
-    size = ctypes.c_size_t
-    lib.scos_frame_stats.argtypes = [array(np.float32, 2), size, size,
-                                     array(np.float32, 1), array(np.float32, 1), array(np.float64, 1)]
-    lib.scos_frame_stats.restype = None
-    lib.scos_histogram_add.argtypes = [array(np.float32, 2), size, size, ctypes.c_int,
-                                       array(np.uint32, 2), ctypes.c_int32, size]
-    lib.scos_histogram_add.restype = None
-    return lib
-
-
-#: The compiled loops (None: numpy does everything).
-KERNELS = load_kernels()
-if KERNELS is None:
-    _log.warning("power_stats: detector kernels (_detector_kernels) not built; using numpy, "
-                 "which costs about twice the CPU per sample")
-
-
-def parse_detectors(detectors: str | Sequence[str]) -> list[str]:
-    names = [d.strip().lower() for d in (detectors.split(",") if isinstance(detectors, str) else detectors)]
-    names = [d for d in names if d]
-    unknown = [d for d in names if d not in DETECTORS]
-    if unknown or not names:
-        raise ValueError(f"unknown detector(s) {unknown or names}; known: {', '.join(DETECTORS)}")
-    return names
-
-
-_WINDOWS = {
-    "blackman": "blackman", "hann": "hann", "hanning": "hann", "hamming": "hamming",
-    "rectangular": "rectangular", "rect": "rectangular", "boxcar": "rectangular", "none": "rectangular",
-    "flattop": "flattop", "blackmanharris": "blackman_harris", "blackman_harris": "blackman_harris",
-    "blackman-harris": "blackman_harris", "nuttall": "nuttall", "bartlett": "bartlett",
-}
-
-
-def window_coefficients(window: str, fft_size: int) -> np.ndarray:
-    """The coefficients of GNU Radio's window ``window`` (the same ones ``fft_vcc`` multiplies by)."""
-    from gnuradio.fft import window as gr_window
-
-    name = _WINDOWS.get(str(window).strip().lower().replace(" ", ""))
-    if name is None:
-        raise ValueError(f"unknown window {window!r}; known: {', '.join(sorted(_WINDOWS))}")
-    return np.asarray(getattr(gr_window, name)(int(fft_size)), dtype=np.float64)
-
-
-def watts_scale(window: str, fft_size: int) -> float:
-    """Factor from |FFT(w·x)|^2 (x in volts) to watts per bin across 50 ohm: 1 / (N Σw² · 50)."""
-    w = window_coefficients(window, fft_size)
-    return 1.0 / (fft_size * float(np.sum(w * w)) * IMPEDANCE_OHM)
-
-
-def to_dbm(watts: np.ndarray, gain_correction_db: float = 0.0) -> np.ndarray:
-    return 10.0 * np.log10(np.maximum(watts, np.finfo(np.float64).tiny)) + 30.0 + gain_correction_db
-
-
-# ---------------------------------------------------------------------------------------------
-# Medians
-
-
-class ExactMedian:
-    """Keeps the capture's frames; the exact per-bin median at the end (sort, middle value(s))."""
-
-    def __init__(self, fft_size: int, num_ffts: int):
-        self._frames = np.empty((num_ffts, fft_size), dtype=np.float32)
-        self._n = 0
-
-    def update(self, frames: np.ndarray) -> None:
-        self._frames[self._n:self._n + len(frames)] = frames
-        self._n += len(frames)
-
-    def result(self) -> np.ndarray:
-        rows = np.sort(np.ascontiguousarray(self._frames[:self._n].T), axis=1)
-        k = self._n
-        return (rows[:, (k - 1) // 2].astype(np.float64) + rows[:, k // 2]) / 2.0
-
-
-def _codes_to_float(codes: np.ndarray) -> np.ndarray:
-    return (np.asarray(codes, dtype=np.int64) << _HIST_SHIFT).astype(np.int32).view(np.float32).astype(np.float64)
-
-
-def _code(value: float) -> int:
-    """The histogram bucket of a positive normal float32 value."""
-    return int(np.float32(value).view(np.int32)) >> _HIST_SHIFT
-
-
-def _code_range(lo_value: float, hi_value: float) -> tuple[int, int]:
-    """The buckets from ``lo_value`` to ``hi_value``, as the clamped codes of the values between.
-
-    A lowest value that is zero, denormal, negative or NaN takes _CODE_MIN; a highest value that
-    is inf or NaN takes _CODE_MAX.
-    """
-    lo = min(_code(lo_value), _CODE_MAX) if lo_value >= _TINY else _CODE_MIN
-    hi = max(_code(hi_value), lo) if math.isfinite(hi_value) else _CODE_MAX
-    return lo, hi
-
-
-class HistogramMedian:
-    """Per-bin log-grid histogram (see the module docstring): memory independent of frame count."""
-
-    def __init__(self, fft_size: int, kernels: ctypes.CDLL | None = None):
-        self.fft_size = fft_size
-        self._kernels = kernels
-        self.counts = np.zeros((fft_size, 0), dtype=np.uint32)
-        self.base = 0  # code of column 0
-        self.n = 0
-        self._bins = np.arange(fft_size, dtype=np.intp)
-
-    def _cover(self, lo: int, hi: int) -> None:
-        """Grow the counters so that codes lo..hi have columns."""
-        cols = self.counts.shape[1]
-        if cols == 0:
-            self.counts = np.zeros((self.fft_size, hi - lo + 1), dtype=np.uint32)
-            self.base = lo
-            return
-        new_lo, new_hi = min(lo, self.base), max(hi, self.base + cols - 1)
-        if new_lo == self.base and new_hi == self.base + cols - 1:
-            return
-        grown = np.zeros((self.fft_size, new_hi - new_lo + 1), dtype=np.uint32)
-        grown[:, self.base - new_lo:self.base - new_lo + cols] = self.counts
-        self.counts, self.base = grown, new_lo
-
-    def update(self, frames: np.ndarray, lo_value: float, hi_value: float) -> None:
-        """Count ``frames`` ((B, N) float32 >= 0, C-contiguous).
-
-        lo_value/hi_value: at most the smallest / at least the largest value in ``frames``.
-        """
-        lo, hi = _code_range(lo_value, hi_value)
-        if self._kernels is not None:
-            self._cover(lo, hi)
-            self._kernels.scos_histogram_add(frames, len(frames), self.fft_size, _HIST_SHIFT,
-                                             self.counts, self.base, self.counts.shape[1])
-            self.n += len(frames)
-            return
-        codes = np.empty(frames.shape, dtype=np.intp)
-        np.right_shift(frames.view(np.int32), _HIST_SHIFT, out=codes, casting="unsafe")
-        if not (lo_value >= _TINY and math.isfinite(hi_value)):  # zeros, denormals, inf/nan: clamp
-            np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
-        width = hi - lo + 1
-        codes += self._bins * width - lo
-        counts = np.bincount(codes.ravel(), minlength=self.fft_size * width).reshape(self.fft_size, width)
-        self._cover(lo, hi)
-        self.counts[:, lo - self.base:lo - self.base + width] += counts.astype(np.uint32, copy=False)
-        self.n += len(frames)
-
-    def _at_rank(self, cumulative: np.ndarray, rank: int) -> np.ndarray:
-        column = np.argmax(cumulative > rank, axis=1)
-        rows = np.arange(self.fft_size)
-        in_bucket = self.counts[rows, column].astype(np.float64)
-        before = cumulative[rows, column] - in_bucket
-        frac = (rank - before + 0.5) / in_bucket
-        lo_edge = _codes_to_float(column + self.base)
-        hi_edge = _codes_to_float(column + self.base + 1)
-        return lo_edge + frac * (hi_edge - lo_edge)
-
-    def result(self) -> np.ndarray:
-        cumulative = np.cumsum(self.counts, axis=1, dtype=np.int64)
-        k = self.n
-        return (self._at_rank(cumulative, (k - 1) // 2) + self._at_rank(cumulative, k // 2)) / 2.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Detectors over one capture (pure numpy: tested against numpy directly)
-
-
-class DetectorAccumulator:
-    """Running min/max/sum/last frame and the median of one capture of ``num_ffts`` frames.
-
-    ``kernels``: the compiled loops (default ``KERNELS``); None does everything with numpy.
-    """
-
-    def __init__(self, fft_size: int, num_ffts: int, detectors: Sequence[str] = DETECTORS,
-                 exact_median_bytes: int = EXACT_MEDIAN_BYTES, kernels: ctypes.CDLL | None = KERNELS):
-        self.fft_size, self.num_ffts = int(fft_size), int(num_ffts)
-        self.detectors = list(detectors)
-        self._exact_bytes = exact_median_bytes
-        self._kernels = kernels
-        self.reset()
-
-    def reset(self) -> None:
-        n = self.fft_size
-        self.count = 0
-        self.min = np.full(n, np.inf, dtype=np.float32)
-        self.max = np.full(n, -np.inf, dtype=np.float32)
-        self.sum = np.zeros(n, dtype=np.float64)
-        self.last = np.zeros(n, dtype=np.float32)
-        self.median: ExactMedian | HistogramMedian | None = None
-        if "median" in self.detectors:
-            if self.num_ffts * self.fft_size * 4 <= self._exact_bytes:
-                self.median = ExactMedian(self.fft_size, self.num_ffts)
-            else:
-                self.median = HistogramMedian(self.fft_size, self._kernels)
-
-    @property
-    def complete(self) -> bool:
-        return self.count >= self.num_ffts
-
-    def update(self, frames: np.ndarray) -> None:
-        """Add frames ((B, N) float32, B <= frames still missing from the capture)."""
-        frames = np.ascontiguousarray(frames, dtype=np.float32).reshape(-1, self.fft_size)
-        if self.count + len(frames) > self.num_ffts:
-            raise ValueError("more frames than the capture holds")
-        for start in range(0, len(frames), BATCH_ROWS):
-            batch = frames[start:start + BATCH_ROWS]
-            if self._kernels is not None:
-                self._kernels.scos_frame_stats(batch, len(batch), self.fft_size, self.min, self.max, self.sum)
-                # the capture's range so far covers this batch's (the kernel's min/max skip NaN)
-                lo_value, hi_value = float(self.min.min()), float(self.max.max())
-            else:
-                lo = np.minimum.reduce(batch, axis=0)
-                hi = np.maximum.reduce(batch, axis=0)
-                np.minimum(self.min, lo, out=self.min)
-                np.maximum(self.max, hi, out=self.max)
-                self.sum += np.add.reduce(batch, axis=0)
-                lo_value, hi_value = float(lo.min()), float(hi.max())
-            if isinstance(self.median, HistogramMedian):
-                self.median.update(batch, lo_value, hi_value)
-            elif self.median is not None:
-                self.median.update(batch)
-        if len(frames):
-            self.last[:] = frames[-1]
-        self.count += len(frames)
-
-    def result(self) -> dict[str, np.ndarray]:
-        """Raw |FFT|^2 statistics per detector (float64 arrays of fft_size)."""
-        if self.count == 0:
-            raise ValueError("no frames")
-        out = {"min": self.min.astype(np.float64), "max": self.max.astype(np.float64),
-               "mean": self.sum / self.count, "sample": self.last.astype(np.float64)}
-        if self.median is not None:
-            out["median"] = self.median.result()
-        nan = np.isnan(self.sum)
-        if nan.any():  # a NaN frame value makes its bin's detectors NaN, as numpy's would be
-            for name in ("min", "max", "median"):
-                if name in out:
-                    out[name][nan] = np.nan
-        return {d: out[d] for d in self.detectors}
-
-
-def detect_dbm(frames: np.ndarray, window: str = "blackman", detectors: Sequence[str] = DETECTORS,
-               gain_correction_db: float = 0.0) -> dict[str, np.ndarray]:
-    """All detectors of one capture at once, in dBm (a convenience for tests and tools)."""
-    frames = np.asarray(frames, dtype=np.float32)
-    acc = DetectorAccumulator(frames.shape[1], frames.shape[0], detectors)
-    acc.update(frames)
-    scale = watts_scale(window, frames.shape[1])
-    return {d: to_dbm(v * scale, gain_correction_db) for d, v in acc.result().items()}
-
-
-# ---------------------------------------------------------------------------------------------
-# The GNU Radio block
-
-
-class power_stats(gr.basic_block):
+class power_stats(gr.basic_block, TaskBlock):
     """Detector spectra (dBm) of every ``num_ffts`` |FFT|^2 frames; see the module docstring.
 
     Output: ``len(detectors)`` vectors per capture, the first tagged ``scos_capture`` with a
@@ -349,14 +48,14 @@ class power_stats(gr.basic_block):
                  detectors: str = "min,max,mean,median,sample"):
         fft_size, num_ffts = int(fft_size), int(num_ffts)
         if fft_size < 1 or num_ffts < 1:
-            raise ValueError("fft_size and num_ffts must be >= 1")
+            raise DetectorError("power_stats: fft_size and num_ffts must be >= 1")
         gr.basic_block.__init__(self, "scos_power_stats", [(np.float32, fft_size)], [(np.float32, fft_size)])
+        TaskBlock.__init__(self)
         self.fft_size, self.num_ffts = fft_size, num_ffts
         self.samp_rate, self.center_freq = float(samp_rate), float(center_freq)
         self.window, self.gain_correction_db = str(window), float(gain_correction_db)
         self.detectors = parse_detectors(detectors)
         self.scale = watts_scale(self.window, fft_size)
-        self.error: str | None = None
         self.captures = 0
         self._acc = DetectorAccumulator(fft_size, num_ffts, self.detectors)
         self._new_capture()

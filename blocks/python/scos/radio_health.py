@@ -16,15 +16,17 @@ import time
 import numpy as np
 from gnuradio import gr
 
-from .radio import IMPEDANCE_OHM
+from .task_block import TaskBlock
+from .units import IMPEDANCE_OHM
 
 
-class radio_health(gr.sync_block):
+class radio_health(gr.sync_block, TaskBlock):
     radio_check = True  # the runner reports this block's error as a radio failure
 
     def __init__(self, samp_rate: float = 15.36e6, num_samples: int = 1536000, min_dbm: float = -100.0,
                  max_dbm: float = 0.0, min_rate_ratio: float = 0.9):
         gr.sync_block.__init__(self, "scos_radio_health", [np.complex64], [])
+        TaskBlock.__init__(self)
         self.samp_rate, self.num_samples = float(samp_rate), int(num_samples)
         self.min_dbm, self.max_dbm, self.min_rate_ratio = float(min_dbm), float(max_dbm), float(min_rate_ratio)
         self.samples = 0
@@ -32,7 +34,6 @@ class radio_health(gr.sync_block):
         self.first: float | None = None
         self.first_batch = 0  # samples of the first call: they arrived before the clock started
         self.last: float | None = None
-        self.error: str | None = None
         self.result: dict | None = None
 
     def work(self, input_items, output_items):
@@ -47,6 +48,10 @@ class radio_health(gr.sync_block):
         if self.samples >= self.num_samples:
             self._judge()
         return len(x)
+
+    def measurements(self) -> dict | None:
+        """``{samples, level_dbm, rate_sps, healthy}`` once judged (at the end or on stop)."""
+        return self.result
 
     def stop(self):
         if self.result is None:

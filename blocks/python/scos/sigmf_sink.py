@@ -10,7 +10,6 @@ kept in ``self.error`` (the runner reports it; the writer leaves no partial file
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -18,10 +17,16 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .power_stats import CAPTURE_TAG, parse_detectors
+from scos_gr.sigmf_out.context import TaskContext
+from scos_gr.sigmf_out.metadata import detection_metadata
+from scos_gr.sigmf_out.writer import Recording, write_recording
+
+from .detectors import parse_detectors
+from .power_stats import CAPTURE_TAG
+from .task_block import RecordingBlock
 
 
-class spectra_collector(gr.basic_block):
+class spectra_collector(gr.basic_block, RecordingBlock):
     """Collects ``count`` float vectors and their ``scos_capture`` tags, then calls ``_write()``.
 
     The common end of the recording sinks: whatever spectra a flowgraph computes, the sink waits
@@ -29,10 +34,10 @@ class spectra_collector(gr.basic_block):
     (which the runner reports) instead of a crash in a scheduler thread.
     """
 
-    def __init__(self, name: str, fft_size: int, count: int):
+    def __init__(self, name: str, fft_size: int, count: int, metadata_json: str):
         gr.basic_block.__init__(self, name, [(np.float32, int(fft_size))], [])
-        self.error: str | None = None
-        self.recording: Any = None
+        RecordingBlock.__init__(self)
+        self.context = TaskContext.from_json(metadata_json)
         self._vectors = np.empty((int(count), int(fft_size)), dtype=np.float32)
         self._have = 0
         self._captures: list[dict[str, Any]] = []
@@ -60,7 +65,7 @@ class spectra_collector(gr.basic_block):
             return -1
         return 0
 
-    def _write(self) -> Any:  # pragma: no cover - every sink defines it
+    def _write(self) -> Recording:  # pragma: no cover - every sink defines it
         raise NotImplementedError
 
 
@@ -73,16 +78,12 @@ class sigmf_sink(spectra_collector):
                  detectors: str = "min,max,mean,median,sample"):
         fft_size = int(fft_size)
         self.detectors = parse_detectors(detectors)
-        spectra_collector.__init__(self, "scos_sigmf_sink", fft_size, len(self.detectors))
+        spectra_collector.__init__(self, "scos_sigmf_sink", fft_size, len(self.detectors), metadata_json)
         self.fft_size, self.num_ffts = fft_size, int(num_ffts)
         self.samp_rate, self.center_freq, self.window = float(samp_rate), float(center_freq), str(window)
         self.output_dir, self.basename = str(output_dir), str(basename)
-        self.context = parse_context(metadata_json)
 
-    def _write(self) -> Any:
-        from scos_gr.sigmf_out.metadata import detection_metadata
-        from scos_gr.sigmf_out.writer import write_recording
-
+    def _write(self) -> Recording:
         capture = self._captures[0] if self._captures else {}
         metadata = detection_metadata(
             fft_size=self.fft_size,
@@ -97,15 +98,3 @@ class sigmf_sink(spectra_collector):
             context=self.context,
         )
         return write_recording(self.output_dir, self.basename, self._vectors, metadata)
-
-
-def parse_context(metadata_json: Any) -> dict[str, Any]:
-    """The runner's metadata_json (task, entry, sensor, calibration) as a dict."""
-    try:
-        context = json.loads(metadata_json) if isinstance(metadata_json, str) and metadata_json.strip() \
-            else dict(metadata_json or {})
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"metadata_json is not JSON: {exc}") from exc
-    if not isinstance(context, dict):
-        raise ValueError("metadata_json must be a JSON object")
-    return context

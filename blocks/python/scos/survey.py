@@ -30,7 +30,6 @@ drivers with deep sample queues).
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Any, Sequence
 
@@ -38,86 +37,49 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .power_stats import STEP_TAG, parse_detectors
-from .sigmf_sink import parse_context, spectra_collector
-from .radio import (
-    DROPPED_TAG, SIM_FREQUENCY_RANGE, RadioError, _count_construction, _open_osmosdr, dbm_to_volts_rms, is_sim,
-    rx_time_monitor, sim_options,
-)
+from scos_gr.errors import BlockError, RadioError
+from scos_gr.radio_args import is_sim
+from scos_gr.sigmf_out.metadata import SurveyStep, survey_metadata
+from scos_gr.sigmf_out.writer import Recording, write_recording
+
+from .detectors import parse_detectors
+from .power_stats import STEP_TAG
+from .radio import open_osmosdr
+from .rx_time import DROPPED_TAG, rx_time_monitor
+from .sigmf_sink import spectra_collector
+from .sim import build_retunable_sim
+from .task_block import TaskBlock
+
+class SurveyError(BlockError, ValueError):
+    """A survey's step plan or steps are inconsistent."""
+
 
 def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, overlap: float) -> list[float]:
     """Centre frequencies covering [start_freq, stop_freq] with steps ``samp_rate*(1-overlap)`` apart."""
     if not 0.0 <= overlap < 1.0:
-        raise ValueError("overlap must be in [0, 1)")
+        raise SurveyError("survey: overlap must be in [0, 1)")
     if stop_freq <= start_freq:
-        raise ValueError("stop_freq must be above start_freq")
+        raise SurveyError("survey: stop_freq must be above start_freq")
     step = samp_rate * (1.0 - overlap)
     count = max(1, math.ceil((stop_freq - start_freq) / step))
     return [start_freq + step / 2 + i * step for i in range(count)]
 
 
-class retunable_sim(gr.sync_block):
-    """Simulated radio with tones at absolute frequencies; retunable while running."""
+class survey_stepper(gr.basic_block, TaskBlock):
+    """Retunes ``radio`` per step, drops the settling samples, passes each step's samples tagged.
 
-    def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),
-                 noise_dbm: float | None = -60.0, seed: int = 0, retune_garbage: int = 0,
-                 tones: Sequence[tuple[float, float]] = ()):
-        gr.sync_block.__init__(self, "scos_retunable_sim", [], [np.complex64])
-        self.samp_rate = float(samp_rate)
-        self.band = [(float(f), float(p)) for f, p in band]
-        self.tones = [(float(f), float(p)) for f, p in tones]  # offsets that follow the tuning
-        self.noise_sigma = None if noise_dbm is None else dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
-        self.garbage_sigma = dbm_to_volts_rms(0.0) / math.sqrt(2.0)
-        self.retune_garbage = int(retune_garbage)
-        self._rng = np.random.default_rng(seed)
-        self._lock = threading.Lock()
-        self._n = 0  # samples produced since the last retune (tone phase)
-        self._garbage_left = 0
-        self.center_freq = float(center_freq)
-        self.set_center_freq(center_freq)
+    Its errors are the radio's (a step it cannot tune): ``radio_check``.
+    """
 
-    def set_center_freq(self, frequency: float) -> float:
-        low, high = SIM_FREQUENCY_RANGE
-        if not low <= frequency <= high:
-            raise RadioError(f"sim radio cannot tune to {frequency / 1e6:.3f} MHz (range {low / 1e6:g}-{high / 1e6:g} MHz)")
-        with self._lock:
-            self.center_freq = float(frequency)
-            self._n = 0
-            self._garbage_left = self.retune_garbage
-        return self.center_freq
-
-    def work(self, input_items, output_items):
-        out = output_items[0]
-        length = len(out)
-        with self._lock:
-            n0, centre, garbage = self._n, self.center_freq, min(self._garbage_left, length)
-            self._n += length
-            self._garbage_left -= garbage
-        samples = np.zeros(length, dtype=np.complex128)
-        if self.noise_sigma is not None:
-            samples.real = self._rng.standard_normal(length) * self.noise_sigma
-            samples.imag = self._rng.standard_normal(length) * self.noise_sigma
-        k = np.arange(n0, n0 + length, dtype=np.float64)
-        for offset, power in [(f - centre, p) for f, p in self.band] + self.tones:
-            if abs(offset) < self.samp_rate / 2:  # outside the span it is filtered out, not aliased
-                samples += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / self.samp_rate) * k)
-        if garbage:
-            samples[:garbage] = (self._rng.standard_normal(garbage) + 1j * self._rng.standard_normal(garbage)) \
-                * self.garbage_sigma
-        out[:] = samples
-        return length
-
-
-class survey_stepper(gr.basic_block):
-    """Retunes ``radio`` per step, drops the settling samples, passes each step's samples tagged."""
+    radio_check = True
 
     def __init__(self, radio: Any, frequencies: Sequence[float], samples_per_step: int, settle_samples: int):
         gr.basic_block.__init__(self, "scos_survey_stepper", [np.complex64], [np.complex64])
+        TaskBlock.__init__(self)
         self.radio = radio
         self.frequencies = [float(f) for f in frequencies]
         self.samples_per_step = int(samples_per_step)
         self.settle_samples = int(settle_samples)
-        self.error: str | None = None
         self.step = -1
         self._settle_left = 0
         self._pass_left = 0
@@ -200,9 +162,9 @@ class survey_source(gr.hier_block2):
         self.frequencies = step_frequencies(float(start_freq), float(stop_freq), float(samp_rate), float(overlap))
         args = str(args or "sim").strip()
         if is_sim(args):
-            self.radio = _build_sim(args, float(samp_rate), self.frequencies[0])
+            self.radio = build_retunable_sim(args, float(samp_rate), self.frequencies[0])
         else:
-            self.radio = _open_osmosdr(args, float(samp_rate), self.frequencies[0], float(gain))
+            self.radio = open_osmosdr(args, float(samp_rate), self.frequencies[0], float(gain))
         self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples))
         chain: list[Any] = [self.radio]
         if getattr(self.radio, "throttle", False):  # real-time pacing of the sim, as `sim,throttle=1`
@@ -215,27 +177,6 @@ class survey_source(gr.hier_block2):
             chain.append(self.monitor)
         self.connect(*chain, self.stepper, self)
 
-    @property
-    def error(self) -> str | None:
-        return self.stepper.error
-
-    @property
-    def radio_check(self) -> bool:  # a tuning failure is a radio failure
-        return bool(self.stepper.error)
-
-
-def _build_sim(args: str, samp_rate: float, centre: float) -> retunable_sim:
-    """The retunable sim from the same options as the plain sim radio (``radio.sim_options``)."""
-    options = sim_options(args)
-    tones = options.get("tones", [])
-    band = options.get("band", [] if "tones" in options else [(751e6, -40.0)])
-    _count_construction(args, options.get("fail_every"))
-    source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
-                           options.get("retune_garbage", 0), tones)
-    source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
-    source.throttle = options.get("throttle", False)
-    return source
-
 
 class survey_sink(spectra_collector):
     """All steps' detector spectra -> one SigMF recording, one capture per step."""
@@ -247,37 +188,16 @@ class survey_sink(spectra_collector):
         self.fft_size, self.num_ffts, self.samp_rate = int(fft_size), int(num_ffts), float(samp_rate)
         self.steps = len(step_frequencies(float(start_freq), float(stop_freq), self.samp_rate, float(overlap)))
         self.detectors = parse_detectors(detectors)
-        spectra_collector.__init__(self, "scos_survey_sink", self.fft_size, self.steps * len(self.detectors))
+        spectra_collector.__init__(self, "scos_survey_sink", self.fft_size, self.steps * len(self.detectors),
+                                   metadata_json)
         self.window, self.output_dir, self.basename = str(window), str(output_dir), str(basename)
-        self.context = parse_context(metadata_json)
 
-    def _write(self) -> Any:
-        from scos_gr.sigmf_out.metadata import CaptureStep, detection_metadata, set_captures
-        from scos_gr.sigmf_out.writer import write_recording
-
+    def _write(self) -> Recording:
         if len(self._captures) != self.steps:
-            raise RuntimeError(f"{len(self._captures)} step captures tagged, {self.steps} expected")
-        n, d = self.fft_size, len(self.detectors)
-        first = self._captures[0]
-        metadata = detection_metadata(
-            fft_size=n, num_ffts=self.num_ffts, sample_rate=self.samp_rate, center_frequency=first["frequency"],
-            window=self.window, detectors=self.detectors, capture_start=first["capture_start"],
-            dropped_samples=sum(int(c.get("dropped_samples", 0)) for c in self._captures),
-            overflows=sum(int(c.get("overflows", 0)) for c in self._captures), context=self.context,
-        )
-        template = metadata["annotations"]
-        annotations = []
-        for s, capture in enumerate(self._captures):
-            for i, base in enumerate(template):
-                a = dict(base)
-                a["core:sample_start"] = (s * d + i) * n
-                a["core:freq_lower_edge"] = capture["frequency"] - self.samp_rate / 2
-                a["core:freq_upper_edge"] = capture["frequency"] + self.samp_rate / 2
-                annotations.append(a)
-        metadata["annotations"] = annotations
-        set_captures(metadata, [CaptureStep(frequency=c["frequency"], sample_start=s * d * n,
-                                            capture_start=c["capture_start"],
-                                            dropped_samples=int(c.get("dropped_samples", 0)),
-                                            overflows=int(c.get("overflows", 0)))
-                                for s, c in enumerate(self._captures)])
+            raise SurveyError(f"{len(self._captures)} step captures tagged, {self.steps} expected")
+        steps = [SurveyStep(frequency=float(c["frequency"]), capture_start=float(c["capture_start"]),
+                            dropped_samples=int(c.get("dropped_samples", 0)), overflows=int(c.get("overflows", 0)))
+                 for c in self._captures]
+        metadata = survey_metadata(fft_size=self.fft_size, num_ffts=self.num_ffts, sample_rate=self.samp_rate,
+                                   window=self.window, detectors=self.detectors, steps=steps, context=self.context)
         return write_recording(self.output_dir, self.basename, self._vectors.reshape(-1), metadata)

@@ -1,0 +1,276 @@
+"""The simulated radio: a real GNU Radio source whose signal is known, so tests can check physics.
+
+:class:`sim_source` (fixed frequency) plays known tones over white Gaussian noise of a known
+power, complex volts across 50 ohm; :class:`retunable_sim` is the same radio for actions that
+retune while running (the survey), with tones at absolute frequencies that move through the
+spectrum as it retunes. Both are built from a radio string ``sim[,option=value...]``, whose
+options :mod:`scos_gr.radio_args` parses (so the web process can read them without GNU Radio).
+
+Failure injection: ``sim,fail_every=N`` makes every Nth *construction* of a radio with those
+exact args in this process raise :class:`RadioError` (the counter lives in this module, so it
+counts per worker process; :func:`reset_failure_counters` restarts it, for tests).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import threading
+from fractions import Fraction
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from gnuradio import blocks, gr
+
+from scos_gr.errors import RadioError
+from scos_gr.radio_args import SIM_FREQUENCY_RANGE, band_tones, sim_options
+
+from .units import dbm_to_volts_rms
+
+#: Items per output buffer of the source blocks: large buffers mean few scheduler calls.
+SOURCE_BUFFER_ITEMS = 1 << 16
+
+#: Shortest period of the simulated signal (8 MiB of complex64: 68 ms at 15.36 MS/s, more than
+#: a 300 x 1024 capture) and how many cached periods (files) to keep.
+SIM_MIN_PERIOD = 1 << 20
+SIM_CACHE_FILES = 8
+
+
+_failure_lock = threading.Lock()
+_constructions: dict[str, int] = {}
+
+
+def reset_failure_counters() -> None:
+    """Forget how many radios were built (the ``fail_every`` counters); for tests."""
+    with _failure_lock:
+        _constructions.clear()
+
+
+def count_construction(args: str, fail_every: int | None) -> None:
+    """Raise RadioError on every ``fail_every``-th construction with these args in this process."""
+    if not fail_every:
+        return
+    with _failure_lock:
+        n = _constructions.get(args, 0) + 1
+        _constructions[args] = n
+    if n % int(fail_every) == 0:
+        raise RadioError(
+            f"simulated radio failure: construction {n} of radio {args!r} "
+            f"(fail_every={fail_every} injects a failure every {fail_every}th acquisition)"
+        )
+
+
+def _periodic_length(freqs: Iterable[float], samp_rate: float, min_len: int, max_len: int) -> int | None:
+    """Smallest buffer length >= min_len in which every tone completes whole cycles, or None."""
+    period = 1
+    for f in freqs:
+        ratio = Fraction(f / samp_rate).limit_denominator(max_len)
+        if abs(float(ratio) - f / samp_rate) > 1e-15 * max(1.0, abs(f / samp_rate)):
+            return None
+        period = period * ratio.denominator // math.gcd(period, ratio.denominator)
+        if period > max_len:
+            return None
+    return period * max(1, math.ceil(min_len / period))
+
+
+def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
+                seed: int, length: int, periodic_tones: bool = True) -> np.ndarray:
+    """One period of the simulated signal (complex64 volts): tones (if periodic) plus noise.
+
+    Noise: complex white Gaussian of total power ``noise_dbm`` over the sample rate (each of I
+    and Q carries half the power), from numpy's PCG64 seeded with ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.zeros(length, dtype=np.complex128)
+    if noise_dbm is not None:
+        sigma = dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
+        out.real = rng.standard_normal(length) * sigma
+        out.imag = rng.standard_normal(length) * sigma
+    if periodic_tones:
+        n = np.arange(length, dtype=np.float64)
+        for offset, power in tones:
+            out += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / samp_rate) * n)
+    return out.astype(np.complex64)
+
+
+_buffer_lock = threading.Lock()
+
+
+def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
+              seed: int, length: int, periodic_tones: bool) -> str:
+    """Path of a cached file holding one period of the signal (written once, atomically).
+
+    Why a file: ``blocks.file_source`` replays it with memcpy speed and opens in microseconds,
+    whereas handing millions of samples to ``vector_source_c`` costs ~80 ms per construction
+    (every acquisition builds a new flowgraph).
+    """
+    key = repr((float(samp_rate), [(float(f), float(p)) for f, p in tones], noise_dbm, int(seed), int(length),
+                periodic_tones, 1))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    directory = os.path.join(tempfile.gettempdir(), f"scos-sim-{os.getuid()}")
+    path = os.path.join(directory, f"{digest}.cf32")
+    with _buffer_lock:
+        if not os.path.isfile(path):
+            os.makedirs(directory, exist_ok=True)
+            data = sim_samples(samp_rate, tones, noise_dbm, seed, length, periodic_tones)
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data.tobytes())
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            _prune(directory, keep=path)
+    return path
+
+
+def _prune(directory: str, keep: str) -> None:
+    """Keep the newest SIM_CACHE_FILES periods (an open file_source keeps reading a removed file)."""
+    try:
+        files = sorted((os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".cf32")),
+                       key=lambda p: os.stat(p).st_mtime, reverse=True)
+        for old in files[SIM_CACHE_FILES:]:
+            if old != keep:
+                os.unlink(old)
+    except OSError:  # another process pruned first
+        pass
+
+
+class sim_source(gr.hier_block2):
+    """The simulated radio: known tones over white noise, complex volts across 50 ohm.
+
+    Built from stock blocks only, so it runs at several hundred MS/s unthrottled: one period of
+    the signal (tones whose frequency fits a whole number of cycles in the buffer, plus seeded
+    white Gaussian noise) is computed with numpy once, cached in a file and replayed by
+    ``blocks.file_source(repeat=True)``. Tones that do not fit a period of at most 2^24 samples
+    come from ``analog.sig_source_c`` blocks added to it. The noise repeats after the buffer
+    (2^20 samples or the next multiple of the tones' period: 68 ms at 15.36 MS/s), more than
+    any single detection capture uses. The periods are cached in files under the temp directory
+    (``scos-sim-<uid>/``, the newest ``SIM_CACHE_FILES`` kept).
+
+    ``tones``: list of (offset from centre in Hz, power in dBm); ``noise_dbm``: total noise
+    power over the whole sample rate (None: no noise); ``throttle``: pace the output at
+    ``samp_rate`` (real time); ``seed``: the noise's seed; ``band``: more tones as (absolute
+    frequency in Hz, dBm), added at ``frequency - center_freq`` when within the span.
+    """
+
+    def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6,
+                 tones: Sequence[tuple[float, float]] | None = ((1e6, -40.0),), noise_dbm: float | None = -60.0,
+                 throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = ()):
+        gr.hier_block2.__init__(self, "scos_sim_source", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        samp_rate = float(samp_rate)
+        if not samp_rate > 0:
+            raise RadioError(f"sim radio: sample rate must be > 0, not {samp_rate}")
+        tones = [(float(f), float(p)) for f, p in (tones or [])] + band_tones(band or [], samp_rate, float(center_freq))
+        self.samp_rate, self.center_freq = samp_rate, float(center_freq)
+        self.tones, self.noise_dbm, self.seed = tones, noise_dbm, int(seed)
+
+        length = _periodic_length([f for f, _ in tones], samp_rate, SIM_MIN_PERIOD, 1 << 24)
+        periodic = length is not None
+        length = length or SIM_MIN_PERIOD
+        path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic)
+        self._file = blocks.file_source(gr.sizeof_gr_complex, path, True)
+        self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
+        last: Any = self._file
+        self._extra: list[Any] = []
+        if not periodic:
+            from gnuradio import analog
+
+            for i, (offset, power) in enumerate(tones):
+                # for complex output GR_COS_WAVE is the complex exponential cos + j sin
+                tone = analog.sig_source_c(samp_rate, analog.GR_COS_WAVE, offset, dbm_to_volts_rms(power), 0)
+                add = blocks.add_cc(1)
+                for b in (tone, add):
+                    b.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
+                self.connect(last, (add, 0))
+                self.connect(tone, (add, 1))
+                self._extra += [tone, add]
+                last = add
+        if throttle:
+            self._throttle = blocks.throttle(gr.sizeof_gr_complex, samp_rate, True)
+            self.connect(last, self._throttle)
+            last = self._throttle
+        self.connect(last, self)
+
+
+class retunable_sim(gr.sync_block):
+    """Simulated radio with tones at absolute frequencies; retunable while running."""
+
+    def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),
+                 noise_dbm: float | None = -60.0, seed: int = 0, retune_garbage: int = 0,
+                 tones: Sequence[tuple[float, float]] = ()):
+        gr.sync_block.__init__(self, "scos_retunable_sim", [], [np.complex64])
+        self.samp_rate = float(samp_rate)
+        self.band = [(float(f), float(p)) for f, p in band]
+        self.tones = [(float(f), float(p)) for f, p in tones]  # offsets that follow the tuning
+        self.noise_sigma = None if noise_dbm is None else dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
+        self.garbage_sigma = dbm_to_volts_rms(0.0) / math.sqrt(2.0)
+        self.retune_garbage = int(retune_garbage)
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self._n = 0  # samples produced since the last retune (tone phase)
+        self._garbage_left = 0
+        self.center_freq = float(center_freq)
+        self.set_center_freq(center_freq)
+
+    def set_center_freq(self, frequency: float) -> float:
+        low, high = SIM_FREQUENCY_RANGE
+        if not low <= frequency <= high:
+            raise RadioError(f"sim radio cannot tune to {frequency / 1e6:.3f} MHz (range {low / 1e6:g}-{high / 1e6:g} MHz)")
+        with self._lock:
+            self.center_freq = float(frequency)
+            self._n = 0
+            self._garbage_left = self.retune_garbage
+        return self.center_freq
+
+    def work(self, input_items, output_items):
+        out = output_items[0]
+        length = len(out)
+        with self._lock:
+            n0, centre, garbage = self._n, self.center_freq, min(self._garbage_left, length)
+            self._n += length
+            self._garbage_left -= garbage
+        samples = np.zeros(length, dtype=np.complex128)
+        if self.noise_sigma is not None:
+            samples.real = self._rng.standard_normal(length) * self.noise_sigma
+            samples.imag = self._rng.standard_normal(length) * self.noise_sigma
+        k = np.arange(n0, n0 + length, dtype=np.float64)
+        for offset, power in [(f - centre, p) for f, p in self.band] + self.tones:
+            if abs(offset) < self.samp_rate / 2:  # outside the span it is filtered out, not aliased
+                samples += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / self.samp_rate) * k)
+        if garbage:
+            samples[:garbage] = (self._rng.standard_normal(garbage) + 1j * self._rng.standard_normal(garbage)) \
+                * self.garbage_sigma
+        out[:] = samples
+        return length
+
+
+def build_retunable_sim(args: str, samp_rate: float, centre: float) -> retunable_sim:
+    """The retunable sim from the same options as the plain sim radio (``radio.sim_options``)."""
+    options = sim_options(args)
+    tones = options.get("tones", [])
+    band = options.get("band", [] if "tones" in options else [(751e6, -40.0)])
+    count_construction(args, options.get("fail_every"))
+    source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
+                           options.get("retune_garbage", 0), tones)
+    source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
+    source.throttle = options.get("throttle", False)
+    return source
+
+
+def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_source:
+    """The fixed-frequency simulated radio a ``sim[,options]`` string describes (counted for
+    ``fail_every``); RadioError for a bad option or a frequency outside the sim's range."""
+    options = sim_options(args)
+    count_construction(args, options.pop("fail_every", None))
+    options.pop("retune_garbage", None)  # this radio is never retuned while running
+    if "band" in options:  # absolute tones replace the default tone, like explicit tones
+        options.setdefault("tones", [])
+    low, high = SIM_FREQUENCY_RANGE
+    if not low <= center_freq <= high:
+        raise RadioError(f"sim radio: centre frequency {center_freq:g} Hz outside {low:g}..{high:g} Hz")
+    return sim_source(samp_rate, center_freq, **options)
