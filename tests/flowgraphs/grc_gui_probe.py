@@ -69,7 +69,7 @@ class Probe:
     def give_up(self) -> bool:
         print(f"grc_gui_probe: GRC did not draw {self.pending} within {TIMEOUT_S} s", file=sys.stderr)
         self.app.quit()
-        sys.exit(2)
+        return False
 
     def on_draw(self, *_args) -> None:
         self.drawn = True
@@ -107,9 +107,9 @@ def main(argv: list[str]) -> int:
     platform.config.main_window_size(WINDOW_SIZE)
     platform.build_library()
     app = Application([str(f) for f in files], platform)
-    Probe(app, out_dir, files)
+    probe = Probe(app, out_dir, files)
     app.run([])
-    return 0
+    return 0 if not probe.pending else 2
 
 
 if __name__ == "__main__":

@@ -107,6 +107,20 @@ def test_grc_save_leaves_an_invalid_flowgraph_alone_and_names_it(tmp_path):
     assert broken.read_text() == before
 
 
+def test_grc_save_names_a_file_grc_cannot_read_and_still_saves_the_others(tmp_path):
+    not_yaml = tmp_path / "a.grc"
+    not_yaml.write_text("options: [\n")
+    not_a_flowgraph = tmp_path / "b.grc"
+    not_a_flowgraph.write_text("options: {}\n")
+    edited = tmp_path / "c.grc"
+    _flow_style_copy(FLOWGRAPHS / "monitor_radio.grc", edited)
+    result = _grc_save(str(not_yaml), str(not_a_flowgraph), str(edited))
+    assert result.returncode == 1
+    assert f"{not_yaml}: GRC cannot load it" in result.stderr and f"{not_a_flowgraph}: GRC cannot load it" in result.stderr
+    assert not_yaml.read_text() == "options: [\n" and not_a_flowgraph.read_text() == "options: {}\n"
+    assert edited.read_text() == (FLOWGRAPHS / "monitor_radio.grc").read_text()
+
+
 def test_grc_save_runs_with_the_venv_from_any_interpreter(tmp_path):
     """It is run as tools/grc-save (system python3 shebang): it must find the venv's scos blocks."""
     copy = tmp_path / "monitor_radio.grc"
