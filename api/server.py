@@ -16,6 +16,7 @@ import peewee
 
 from scos_gr import store
 from scos_gr.config import Settings
+from scos_gr.errors import SchedulerError
 
 from .app import make_app
 
@@ -86,7 +87,8 @@ def start_scheduler(settings: Settings) -> Any:
 
     Imported lazily: the web layer must not depend on the scheduler's (heavier) modules, and an
     API-only install still serves (``/status`` then shows the scheduler as dead).
-    Raises what ``start_in_background`` raises (``SchedulerLockError``: another one runs).
+    Raises what ``start_in_background`` raises (a ``SchedulerError``, such as
+    ``SchedulerLockError`` when another one runs).
     """
     try:
         # import_module, not ``from ... import``: the latter returns the package attribute of an
@@ -113,8 +115,8 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
     if with_scheduler:
         try:
             scheduler = start_scheduler(settings)
-        except Exception as exc:  # SchedulerLockError (another one runs) or a broken start: say so, stop
-            if type(exc).__name__ != "SchedulerLockError":
+        except Exception as exc:  # say why and stop
+            if not isinstance(exc, SchedulerError):  # not one it reports on purpose (another one runs...): a defect
                 logging.getLogger("scos_gr.api").exception("the scheduler could not start")
             print(f"error: {exc}", file=sys.stderr, flush=True)
             return 1

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import bottle
 
 from scos_gr import store
+from scos_gr.errors import ApiRequestError
 
 log = logging.getLogger("scos_gr.api")
 
@@ -26,11 +27,11 @@ FORBIDDEN = "You do not have permission to perform this action."
 NOT_FOUND = "Not found."
 
 
-class ApiError(Exception):
+class ApiError(ApiRequestError):
     """An answer other than success: ``status`` and a JSON ``body`` (and optional headers)."""
 
     def __init__(self, status: int, body: Any, headers: Optional[dict[str, str]] = None) -> None:
-        super().__init__(status, body)
+        super().__init__(f"HTTP {status}: {json.dumps(body)}")
         self.status = status
         self.body = body
         self.headers = headers or {}
