@@ -1,74 +1,66 @@
 """The Bottle application of the SCOS sensor API (``make_app``), assembled from its route modules.
 
 Knows HTTP and the store; never imports GNU Radio (the web process stays light and never holds
-the radio). The canonical-URL rule (collections and items end with ``/``, ``/status`` and
-``.../archive`` do not) is applied before routing: a request for the other form of a known path
-is answered 301 to the canonical one; anything else unknown is a JSON 404.
+the radio). Each app carries its own settings (``app.config``) and its own
+:class:`~scos_gr.api.auth.AuthPlugin`, so several apps in one process share nothing. The
+canonical-URL rule (collections and items end with ``/``, ``/status`` and ``.../archive`` do
+not) is applied before routing: a request for the other form of a known path is answered 301 to
+the canonical one; anything else unknown is a JSON 404.
 """
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import bottle
-import yaml
 
 from scos_gr.config import Settings
 
-from . import acquisitions, schedule, sensor
-from .web import api_route, json_body
+from . import acquisitions, schedule, sensor, tasks
+from .auth import SETTINGS_KEY, AuthPlugin
 
-OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+ROUTE_MODULES = (sensor, schedule, acquisitions, tasks)
 
 
-def _json_error(status: int, message: str) -> str:
+def _json_error(message: str) -> str:
     bottle.response.content_type = "application/json"
     return json.dumps({"detail": message})
 
 
-def _openapi_document() -> dict[str, Any]:
-    return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+def not_found(err: bottle.HTTPError) -> str:
+    return _json_error("Not found.")
 
 
-def make_app(settings: Settings) -> bottle.Bottle:
-    app = bottle.Bottle(catchall=True)
-    schedule.install(app, settings)
-    acquisitions.install(app, settings)
-    sensor.install(app, settings)
+def method_not_allowed(err: bottle.HTTPError) -> str:
+    return _json_error(f'Method "{bottle.request.method}" not allowed.')
 
-    document = _openapi_document()
 
-    @app.get("/api/v1/schema/")
-    @api_route
-    def schema(user):
-        return json_body(document)
+def internal_error(err: bottle.HTTPError) -> str:
+    return _json_error("Internal server error")
 
-    try:  # the dashboard is optional: the API works without it
+
+def any_other_error(err: bottle.HTTPError) -> str:
+    """Errors Bottle raises itself (413, 400 on a broken body...) are JSON like ours."""
+    return _json_error(str(err.body or err.status_line))
+
+
+def _dashboard_routes() -> list[Any]:
+    """The dashboard's routes; it is optional: the API works without it."""
+    try:
         from . import dashboard
     except ImportError:
-        dashboard = None
-    if dashboard is not None and hasattr(dashboard, "install"):
-        dashboard.install(app, settings)
+        return []
+    return [dashboard.routes] if hasattr(dashboard, "routes") else []
 
-    @app.error(404)
-    def error_404(err):
-        return _json_error(404, "Not found.")
 
-    @app.error(405)
-    def error_405(err):
-        return _json_error(405, f'Method "{bottle.request.method}" not allowed.')
-
-    @app.error(500)
-    def error_500(err):
-        return _json_error(500, "Internal server error")
-
-    def any_other_error(err: bottle.HTTPError) -> str:
-        """Errors Bottle raises itself (413, 400 on a broken body...) are JSON like ours."""
-        return _json_error(err.status_code, str(err.body or err.status_line))
-
+def make_app(settings: Settings) -> "CanonicalPaths":
+    app = bottle.Bottle(catchall=True)
+    app.config[SETTINGS_KEY] = settings
+    app.install(AuthPlugin())
+    for routes in [module.routes for module in ROUTE_MODULES] + _dashboard_routes():
+        routes.install(app)
+    app.error_handler.update({404: not_found, 405: method_not_allowed, 500: internal_error})
     app.default_error_handler = any_other_error
-
     return CanonicalPaths(app)
 
 

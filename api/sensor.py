@@ -1,11 +1,10 @@
-"""The sensor's own resources: the API root, capabilities, status and users."""
+"""The sensor's own resources: the API root, its OpenAPI document, capabilities, status and users."""
 from __future__ import annotations
 
 import shutil
 import time
 from typing import Any
 
-import bottle
 from peewee import fn
 
 from scos_gr import store
@@ -15,10 +14,14 @@ from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.flowgraphs.catalogue import load_catalogue
 from scos_gr.scheduler import planner
 
-from .web import api_route, json_body, not_found, paginate, private_entry_names, url
+from . import openapi
+from .access import private_entry_names
+from .web import Routes, entry_url, json_body, not_found, paginate, url
 
 #: a heartbeat older than this shows the scheduler as dead (it beats every second)
 DEAD_AFTER_S = 5.0
+
+routes = Routes()
 
 
 def _radio_range(settings: Settings, state: store.SchedulerState | None) -> tuple[float | None, float | None]:
@@ -44,7 +47,7 @@ def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:
     if not viewer.is_admin:  # an entry an admin made private is hidden from its owner too
         entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
     return {"url": url(f"/users/{user.name}/"), "name": user.name, "is_admin": user.is_admin,
-            "schedule_entries": [url(f"/schedule/{e.name}/") for e in entries]}
+            "schedule_entries": [entry_url(e.name) for e in entries]}
 
 
 def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[str, str]:
@@ -64,109 +67,112 @@ def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[st
     return ("running" if state.state == "running" else "idle"), ""
 
 
-def install(app: bottle.Bottle, settings: Settings) -> None:
-    @app.get("/api/v1/")
-    @api_route
-    def root(user):
-        return json_body({
-            "acquisitions": url("/acquisitions/"),
-            "capabilities": url("/capabilities/"),
-            "schedule": url("/schedule/"),
-            "status": url("/status"),
-            "users": url("/users/"),
-            "tasks": url("/tasks/"),
-            "schema": url("/schema/"),
-        })
+@routes.get("/")
+def root() -> str:
+    return json_body({
+        "acquisitions": url("/acquisitions/"),
+        "capabilities": url("/capabilities/"),
+        "schedule": url("/schedule/"),
+        "status": url("/status"),
+        "users": url("/users/"),
+        "tasks": url("/tasks/"),
+        "schema": url("/schema/"),
+    })
 
-    @app.get("/api/v1/capabilities/")
-    @api_route
-    def capabilities(user):
-        state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
-        low, high = _radio_range(settings, state)
-        try:
-            calibration = load_calibration(settings.calibration_file).describe()
-        except CalibrationError as exc:
-            calibration = {"error": str(exc)}
-        actions = []
-        for action in load_catalogue(settings.actions_file).values():
-            if action.admin_only and not user.is_admin:
-                continue
-            actions.append({"name": action.name, "summary": action.summary, "description": action.description,
-                            "parameters": dict(action.parameters), "flowgraph": action.flowgraph,
-                            "admin_only": action.admin_only})
-        return json_body({
-            "sensor_definition": {
-                "id": settings.sensor_id,
-                "sensor_spec": {"id": settings.sensor_id, "model": "scos-gr"},
-                "signal_analyzer": {"driver": _radio_driver(settings, state), "args": settings.radio},
-                "calibration": calibration,
-            },
-            "minimum_frequency": low,
-            "maximum_frequency": high,
-            "mobility": False,
-            "actions": actions,
-        })
 
-    @app.get("/api/v1/status")
-    @api_route
-    def status(user):
-        now = time.time()
-        state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
-        entries = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
-        if not user.is_admin:
-            entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
-        plans = [planner.plan_of(e) for e in entries]
-        queue = [{"schedule_entry": url(f"/schedule/{t.entry_name}/"), "action": t.action,
-                  "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
-        used = store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0
-        try:
-            free = shutil.disk_usage(settings.data_dir).free
-        except OSError:
-            free = 0
-        hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
-        last = state.last_task if state is not None else None
-        if last and last.get("schedule_entry") in hidden:
-            last = None
-        if last:
-            last = {**last, "schedule_entry": url(f"/schedule/{last['schedule_entry']}/")}
-        scheduler, scheduler_detail = scheduler_status(state, now)
-        body: dict[str, Any] = {
-            "scheduler": scheduler,
-            "scheduler_detail": scheduler_detail,
-            "task_queue": queue,
-            "radio": {
-                "driver": _radio_driver(settings, state),
-                "args": settings.radio,
-                "healthy": bool(state.radio_healthy) if state is not None else True,
-                "detail": state.radio_detail if state is not None else "",
-            },
-            "last_task": last,
-            "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
-            "disk": {"used_bytes": int(used), "free_bytes": int(free)},
-        }
-        if state is not None and state.state == "running" and state.current_entry:
-            if state.current_entry not in hidden:
-                body["current_task"] = {"schedule_entry": url(f"/schedule/{state.current_entry}/"),
-                                        "task_id": state.current_task_id}
-        return json_body(body)
+@routes.get("/schema/")
+def schema() -> str:
+    return json_body(openapi.document())
 
-    @app.get("/api/v1/users/")
-    @api_route
-    def users(user):
-        rows = store.User.select().order_by(store.User.name) if user.is_admin else [user]
-        return json_body(paginate([_user_repr(u, user) for u in rows]))
 
-    @app.get("/api/v1/users/me/")
-    @api_route
-    def me(user):
-        return json_body(_user_repr(user, user))
+@routes.get("/capabilities/")
+def capabilities(*, user: store.User, settings: Settings) -> str:
+    state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
+    low, high = _radio_range(settings, state)
+    try:
+        calibration = load_calibration(settings.calibration_file).describe()
+    except CalibrationError as exc:
+        calibration = {"error": str(exc)}
+    actions = []
+    for action in load_catalogue(settings.actions_file).values():
+        if action.admin_only and not user.is_admin:
+            continue
+        actions.append({"name": action.name, "summary": action.summary, "description": action.description,
+                        "parameters": dict(action.parameters), "flowgraph": action.flowgraph,
+                        "admin_only": action.admin_only})
+    return json_body({
+        "sensor_definition": {
+            "id": settings.sensor_id,
+            "sensor_spec": {"id": settings.sensor_id, "model": "scos-gr"},
+            "signal_analyzer": {"driver": _radio_driver(settings, state), "args": settings.radio},
+            "calibration": calibration,
+        },
+        "minimum_frequency": low,
+        "maximum_frequency": high,
+        "mobility": False,
+        "actions": actions,
+    })
 
-    @app.get("/api/v1/users/<name>/")
-    @api_route
-    def one_user(user, name):
-        if not user.is_admin and name != user.name:
-            raise not_found()
-        other = store.User.get_or_none(store.User.name == name)
-        if other is None:
-            raise not_found()
-        return json_body(_user_repr(other, user))
+
+@routes.get("/status")
+def status(*, user: store.User, settings: Settings) -> str:
+    now = time.time()
+    state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
+    entries = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
+    if not user.is_admin:
+        entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
+    plans = [planner.plan_of(e) for e in entries]
+    queue = [{"schedule_entry": entry_url(t.entry_name), "action": t.action,
+              "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
+    used = store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0
+    try:
+        free = shutil.disk_usage(settings.data_dir).free
+    except OSError:
+        free = 0
+    hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
+    last = state.last_task if state is not None else None
+    if last and last.get("schedule_entry") in hidden:
+        last = None
+    if last:
+        last = {**last, "schedule_entry": entry_url(last["schedule_entry"])}
+    scheduler, scheduler_detail = scheduler_status(state, now)
+    body: dict[str, Any] = {
+        "scheduler": scheduler,
+        "scheduler_detail": scheduler_detail,
+        "task_queue": queue,
+        "radio": {
+            "driver": _radio_driver(settings, state),
+            "args": settings.radio,
+            "healthy": bool(state.radio_healthy) if state is not None else True,
+            "detail": state.radio_detail if state is not None else "",
+        },
+        "last_task": last,
+        "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
+        "disk": {"used_bytes": int(used), "free_bytes": int(free)},
+    }
+    if state is not None and state.state == "running" and state.current_entry:
+        if state.current_entry not in hidden:
+            body["current_task"] = {"schedule_entry": entry_url(state.current_entry),
+                                    "task_id": state.current_task_id}
+    return json_body(body)
+
+
+@routes.get("/users/")
+def users(*, user: store.User) -> str:
+    rows = store.User.select().order_by(store.User.name) if user.is_admin else [user]
+    return json_body(paginate([_user_repr(u, user) for u in rows]))
+
+
+@routes.get("/users/me/")
+def me(*, user: store.User) -> str:
+    return json_body(_user_repr(user, user))
+
+
+@routes.get("/users/<name>/")
+def one_user(name: str, *, user: store.User) -> str:
+    if not user.is_admin and name != user.name:
+        raise not_found()
+    other = store.User.get_or_none(store.User.name == name)
+    if other is None:
+        raise not_found()
+    return json_body(_user_repr(other, user))

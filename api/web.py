@@ -1,23 +1,21 @@
-"""HTTP plumbing shared by the API's route modules: JSON responses, errors, auth, URLs.
+"""HTTP plumbing shared by the API's route modules: route tables, JSON responses, errors, URLs,
+paging.
 
-Every handler runs inside :func:`api_route`'s wrapper, which opens a database connection for the
-request, turns :class:`ApiError` into its JSON answer and any other exception into the spec's
-500 ``{"detail": "Internal server error"}`` (the trace goes to the log, never to the client).
+Handlers are module-level functions declared on a module's :class:`Routes` table and installed
+on an app by :func:`scos_gr.api.app.make_app`; the app's :class:`~scos_gr.api.auth.AuthPlugin`
+wraps each one (database connection, token, errors as JSON). A handler raises :class:`ApiError`
+for any answer other than success.
 """
 from __future__ import annotations
 
-import functools
-import hmac
 import json
-import logging
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import bottle
+import peewee
 
-from scos_gr import store
 from scos_gr.errors import ApiRequestError
-
-log = logging.getLogger("scos_gr.api")
 
 API = "/api/v1"
 
@@ -25,6 +23,7 @@ NOT_AUTHENTICATED = "Authentication credentials were not provided."
 INVALID_TOKEN = "Invalid token."
 FORBIDDEN = "You do not have permission to perform this action."
 NOT_FOUND = "Not found."
+NOT_INTEGER = "A valid integer is required."
 
 
 class ApiError(ApiRequestError):
@@ -49,6 +48,10 @@ def forbidden() -> ApiError:
     return detail(403, FORBIDDEN)
 
 
+def method_not_allowed(*allowed: str) -> ApiError:
+    return ApiError(405, {"detail": f'Method "{bottle.request.method}" not allowed.'}, {"Allow": ", ".join(allowed)})
+
+
 def json_body(value: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> str:
     bottle.response.status = status
     bottle.response.content_type = "application/json"
@@ -57,6 +60,42 @@ def json_body(value: Any, status: int = 200, headers: Optional[dict[str, str]] =
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+def no_content() -> str:
+    bottle.response.status = 204
+    return ""
+
+
+# -- routes --------------------------------------------------------------------------------------
+@dataclass
+class Routes:
+    """The routes one module declares, installed on an app by :meth:`install` (a blueprint).
+
+    ``prefix`` is put before every path; route ``config`` goes to Bottle's route config, where
+    plugins read it (``auth=False``: the :class:`~scos_gr.api.auth.AuthPlugin` leaves it alone).
+    """
+
+    prefix: str = API
+    declared: list[tuple[str, str | list[str], Callable[..., Any], dict[str, Any]]] = field(default_factory=list)
+
+    def route(self, path: str, method: str | list[str] = "GET", **config: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def declare(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.declared.append((self.prefix + path, method, handler, config))
+            return handler
+
+        return declare
+
+    def get(self, path: str, **config: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route(path, "GET", **config)
+
+    def delete(self, path: str, **config: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route(path, "DELETE", **config)
+
+    def install(self, app: bottle.Bottle) -> None:
+        for path, method, handler, config in self.declared:
+            app.route(path, method, handler, **config)
+
+
+# -- URLs ----------------------------------------------------------------------------------------
 def base_url() -> str:
     """scheme://host[:port] as the client addressed us (spec: absolute URLs from the Host header)."""
     parts = bottle.request.urlparts
@@ -68,6 +107,11 @@ def url(path: str) -> str:
     return f"{base_url()}{API}{path}"
 
 
+def entry_url(name: str) -> str:
+    return url(f"/schedule/{name}/")
+
+
+# -- request bodies ------------------------------------------------------------------------------
 #: integers longer than this are out of every range the API accepts (and Python refuses to parse
 #: more than 4300 digits): they become a value just as out of range, so the answer is the range message
 MAX_DIGITS = 30
@@ -95,120 +139,39 @@ def read_json_object() -> dict[str, Any]:
     return value
 
 
-# -- authentication ------------------------------------------------------------------------------
-def token_from_request() -> Optional[str]:
-    """The key of ``Authorization: Token <key>`` or ``Token: <key>``.
-
-    Read from the raw WSGI environ: Bottle's header dict re-decodes values as UTF-8 and raises on
-    other bytes, and a garbled header must be an invalid token (401), never a 500.
-    """
-    environ = bottle.request.environ
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if header:
-        scheme, _, key = header.strip().partition(" ")
-        if scheme.lower() == "token" and key.strip():
-            return key.strip()
-    key = environ.get("HTTP_TOKEN", "")
-    return key.strip() or None
-
-
-def authenticate() -> store.User:
-    """The calling user, or 401 with ``WWW-Authenticate: Token``."""
-    token = token_from_request()
-    if not token:
-        raise detail(401, NOT_AUTHENTICATED, WWW_Authenticate="Token")
-    digest = store.User.hash_token(token)
-    user = store.User.get_or_none(store.User.token_hash == digest)
-    # the lookup is by a hash of the token; compare the stored hash in constant time as well
-    if user is None or not hmac.compare_digest(user.token_hash, digest):
-        raise detail(401, INVALID_TOKEN, WWW_Authenticate="Token")
-    return user
-
-
-def api_route(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Authenticate, give the handler the user, answer errors as JSON, never leak a trace."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            with store.database.connection_context():
-                user = authenticate()
-                if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
-                    # no name can hold a NUL (PostgreSQL cannot even compare one): it does not exist
-                    raise not_found()
-                return handler(user, *args, **kwargs)
-        except ApiError as err:
-            return json_body(err.body, err.status, err.headers)
-        except bottle.HTTPResponse:
-            raise
-        except Exception:
-            log.exception("unexpected error in %s %s", bottle.request.method, bottle.request.path)
-            return json_body({"detail": "Internal server error"}, 500)
-
-    return wrapper
-
-
-def visible_entry(user: store.User, name: str) -> store.ScheduleEntry:
-    """The entry if it exists and the caller may see it (private ones: admins only), else 404.
-
-    A private entry answers a non-admin exactly as a missing one does, so its name leaks nothing.
-    """
-    entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == name)
-    if entry is None or (entry.is_private and not user.is_admin):
-        raise not_found()
-    return entry
-
-
-def may_see_entry_name(user: store.User, name: str) -> bool:
-    """For rows that refer to an entry by name (acquisitions, tasks), which may be deleted."""
-    entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == name)
-    if entry is None:
-        return user.is_admin  # an entry deleted while its task ran: its owner is unknown
-    return not entry.is_private or user.is_admin
-
-
-def may_change(user: store.User, entry: Optional[store.ScheduleEntry]) -> bool:
-    """Owner rule: the owner or an admin."""
-    if user.is_admin:
-        return True
-    return entry is not None and entry.owner_id == user.id
-
-
-def entry_name_filter(user: store.User) -> Callable[[str], bool]:
-    """For lists grouped by entry name: which names the caller may see (one query each, not per row)."""
-    if user.is_admin:
-        return lambda name: True
-    public = {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)
-              .where(store.ScheduleEntry.is_private == False)}  # noqa: E712
-    return public.__contains__  # deleted entries' rows (owner unknown) are for admins only
-
-
-def private_entry_names() -> set[str]:
-    return {e.name for e in store.ScheduleEntry.select(store.ScheduleEntry.name)
-            .where(store.ScheduleEntry.is_private == True)}  # noqa: E712
-
-
+# -- paging (ext) --------------------------------------------------------------------------------
+#: beyond 2**53 nothing changes what a page holds, and SQL integers are 64-bit: larger values are clamped
 PAGE_MAX = 2**53
 
 
-def page_bounds() -> tuple[int, Optional[int]]:
-    """(offset, limit) of ``?limit=&offset=`` for lists paged in SQL."""
+def _query_integer(name: str) -> Optional[int]:
+    """``?name=`` as an integer >= 0, or None if absent."""
     query = bottle.request.query
+    if name not in query:
+        return None
     try:
-        offset = int(query.get("offset", 0))
-        limit = int(query["limit"]) if "limit" in query else None
+        value = int(query[name])
     except ValueError:
-        bad = "offset" if "offset" in query and not str(query.get("offset")).lstrip("-").isdigit() else "limit"
-        raise ApiError(400, {bad: ["A valid integer is required."]}) from None
-    if offset < 0:
-        raise ApiError(400, {"offset": ["Ensure this value is greater than or equal to 0."]})
-    if limit is not None and limit < 0:
-        raise ApiError(400, {"limit": ["Ensure this value is greater than or equal to 0."]})
-    # beyond 2**53 nothing changes what a page holds, and SQL integers are 64-bit: clamp
-    return min(offset, PAGE_MAX), None if limit is None else min(limit, PAGE_MAX)
+        raise ApiError(400, {name: [NOT_INTEGER]}) from None
+    if value < 0:
+        raise ApiError(400, {name: ["Ensure this value is greater than or equal to 0."]})
+    return min(value, PAGE_MAX)
+
+
+def page_bounds() -> tuple[int, Optional[int]]:
+    """(offset, limit) of ``?limit=&offset=``; limit None for the whole list."""
+    offset = _query_integer("offset")
+    return offset or 0, _query_integer("limit")
 
 
 def paginate(items: list[Any]) -> list[Any]:
-    """(ext) ``?limit=&offset=`` slice a list; absent, the whole list (the original form)."""
+    """``?limit=&offset=`` slice a list; absent, the whole list (the original form)."""
     offset, limit = page_bounds()
     return items[offset: None if limit is None else offset + limit]
+
+
+def sql_page(query: peewee.Select) -> peewee.Select:
+    """``?limit=&offset=`` applied to a query, for lists paged in SQL."""
+    offset, limit = page_bounds()
+    page = query.offset(offset)
+    return page if limit is None else page.limit(limit)
