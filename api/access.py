@@ -9,10 +9,8 @@ from typing import Callable, Optional
 
 from scos_gr import store
 
+from . import openapi
 from .web import forbidden, not_found
-
-#: task ids are 32-bit integers in the store; a larger id in a URL simply does not exist
-MAX_TASK_ID = 2**31 - 1
 
 
 def entry_named(name: str) -> Optional[store.ScheduleEntry]:
@@ -65,10 +63,11 @@ def private_entry_names() -> set[str]:
 def task_row_or_404(model: type[store.BaseModel], user: store.User, entry: str, task_id: int) -> store.BaseModel:
     """The ``model`` row (an acquisition or a task) of ``entry``'s task ``task_id`` the caller may see.
 
-    An id outside the store's 32-bit integers does not exist: 404 without asking the database,
-    which would refuse to compare it.
+    An id outside the document's ``task_id`` range (the store's 32-bit integers) does not exist:
+    404 without asking the database, which would refuse to compare it.
     """
-    if not 0 < task_id <= MAX_TASK_ID or not may_see_entry_name(user, entry):
+    task_ids = openapi.parameter("task_id")
+    if task_ids.bound_errors(task_id) or not may_see_entry_name(user, entry):
         raise not_found()
     row = model.get_or_none((model.entry_name == entry) & (model.task_id == task_id))
     if row is None:

@@ -1,7 +1,10 @@
-"""Validation of schedule entry bodies (POST, PUT, PATCH), with the spec's messages.
+"""Validation of schedule entry bodies (POST, PUT, PATCH) against the OpenAPI document.
 
-Validation collects every bad field before answering, one key per field with a list of
-messages (the Django REST framework wording the original clients know).
+What each field accepts (type, nullability, bounds, length, pattern, default) is read from
+``ScheduleEntryInput`` in ``openapi.yaml`` through :mod:`scos_gr.api.openapi`; this module
+parses, resolves start and stop, and words the answer. It collects every bad field before
+answering, one key per field with a list of messages (the Django REST framework wording the
+original clients know).
 """
 from __future__ import annotations
 
@@ -13,35 +16,25 @@ from typing import Any, Optional
 from scos_gr import store
 from scos_gr.flowgraphs.catalogue import load_catalogue
 
+from . import openapi
+from .openapi import FieldRule
 from .web import NOT_INTEGER, ApiError, forbidden, integer_from_digits
 
 REQUIRED = "This field is required."
+NOT_NULL = "This field may not be null."
 NOT_BOOLEAN = "Must be a valid boolean."
+NOT_STRING = "Not a valid string."
 SLUG = "Enter a valid 'slug' consisting of letters, numbers, underscores or hyphens."
 NAME_TAKEN = "schedule entry with this name already exists."
 STOP_BEFORE_START = "stop must be after start"
-_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+#: fields a body cannot set on creation (spec: an entry is always active when created)
+NOT_ON_CREATE = ("is_active",)
 _INT_RE = re.compile(r"^[-+]?\d+$")
-#: epoch seconds are kept within what JavaScript clients can hold exactly
-MAX_EPOCH = 2**53 - 1
-MAX_INTERVAL = 2**31 - 1
-PRIORITY_RANGE = (-20, 19)
-DEFAULT_PRIORITY = 10
-WRITABLE = ("action", "priority", "start", "stop", "interval", "is_active", "is_private")
-
-
-def defaults() -> dict[str, Any]:
-    """What an omitted optional field becomes on POST and PUT (which replaces every one)."""
-    return {"priority": DEFAULT_PRIORITY, "interval": None, "stop": None, "is_active": True, "is_private": False}
-
-
-def store_fields() -> tuple[str, ...]:
-    """The body fields stored as they are."""
-    return WRITABLE
 
 
 # -- field parsers: (value, errors) -> parsed value or None with a message appended --------------
 def _integer(value: Any, errors: list[str]) -> Optional[int]:
+    """An integer, a float without a fraction, or a string of digits (DRF's IntegerField)."""
     if isinstance(value, bool):
         errors.append(NOT_INTEGER)
         return None
@@ -58,18 +51,6 @@ def _integer(value: Any, errors: list[str]) -> Optional[int]:
     return None
 
 
-def _bounded(value: Optional[int], low: Optional[int], high: Optional[int], errors: list[str]) -> Optional[int]:
-    if value is None:
-        return None
-    if low is not None and value < low:
-        errors.append(f"Ensure this value is greater than or equal to {low}.")
-        return None
-    if high is not None and value > high:
-        errors.append(f"Ensure this value is less than or equal to {high}.")
-        return None
-    return value
-
-
 def _boolean(value: Any, errors: list[str]) -> Optional[bool]:
     if isinstance(value, bool):
         return value
@@ -81,16 +62,24 @@ def _boolean(value: Any, errors: list[str]) -> Optional[bool]:
     return None
 
 
+def _parse(rule: FieldRule, value: Any, errors: list[str]) -> Optional[int | bool]:
+    """An integer within the rule's bounds, or a boolean; None with a message appended if not."""
+    if rule.type == "boolean":
+        return _boolean(value, errors)
+    parsed = _integer(value, errors)
+    if parsed is None:
+        return None
+    errors.extend(rule.bound_errors(parsed))
+    return None if errors else parsed
+
+
 def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
     if not isinstance(value, str):
-        errors.append("Not a valid string.")
+        errors.append(NOT_STRING)
         return None
-    if value == "":
-        errors.append("This field may not be blank.")
-        return None
-    if len(value) > 50:
-        errors.append("Ensure this field has no more than 50 characters.")
-    if not _SLUG_RE.match(value):
+    rule = openapi.input_fields()["name"]
+    errors.extend(rule.length_errors(value))
+    if value and not rule.matches_pattern(value):
         errors.append(SLUG)
     return None if errors else value
 
@@ -106,6 +95,20 @@ def _parse_action(value: Any, user: store.User, actions_file: Path, errors: list
     return value
 
 
+def defaults() -> dict[str, Any]:
+    """What an omitted stored field becomes on POST and PUT (which replaces every one): its
+    documented default, or null where null is allowed (``start`` is resolved apart: now + 1)."""
+    rules = openapi.input_fields()
+    return {key: rules[key].default for key in store_fields()
+            if key != "start" and (rules[key].default is not None or rules[key].nullable)}
+
+
+def store_fields() -> tuple[str, ...]:
+    """The body fields stored as they are (``name`` is only set on creation, ``relative_stop``
+    only changes how ``stop`` is read)."""
+    return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop"))
+
+
 def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, creating: bool, partial: bool,
              current: Optional[store.ScheduleEntry] = None) -> dict[str, Any]:
     """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private)."""
@@ -117,7 +120,7 @@ def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, crea
 
     if creating:
         if "name" not in body or body["name"] is None:
-            field_errors("name").append(REQUIRED if "name" not in body else "This field may not be null.")
+            field_errors("name").append(REQUIRED if "name" not in body else NOT_NULL)
         else:
             name = _parse_name(body["name"], field_errors("name"))
             if name is not None:
@@ -130,41 +133,34 @@ def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, crea
         if action is not None:
             out["action"] = action
     elif not partial:
-        field_errors("action").append(REQUIRED if "action" not in body else "This field may not be null.")
+        field_errors("action").append(REQUIRED if "action" not in body else NOT_NULL)
 
-    if "priority" in body and body["priority"] is not None:
-        errs = field_errors("priority")
-        value = _bounded(_integer(body["priority"], errs), *PRIORITY_RANGE, errs)
+    for key, rule in openapi.input_fields().items():
+        if rule.type not in ("integer", "boolean") or key not in body or (creating and key in NOT_ON_CREATE):
+            continue
+        if body[key] is None:
+            if rule.type == "integer" and rule.nullable:
+                out[key] = None  # null: the field's "none" (start: now, stop: never, interval: once)
+            elif not rule.nullable:
+                field_errors(key).append(NOT_NULL)
+            continue  # a null boolean is as if absent
+        value = _parse(rule, body[key], field_errors(key))
         if value is not None:
-            out["priority"] = value
-    elif "priority" in body:
-        field_errors("priority").append("This field may not be null.")
-    for key, low, high in (("start", 0, MAX_EPOCH), ("stop", None, MAX_EPOCH), ("interval", 1, MAX_INTERVAL)):
-        if key in body:
-            if body[key] is None:
-                out[key] = None
-                continue
-            errs = field_errors(key)
-            value = _bounded(_integer(body[key], errs), low, high, errs)
-            if value is not None:
-                out[key] = value
-    relative_stop = False
-    if "relative_stop" in body and body["relative_stop"] is not None:
-        parsed = _boolean(body["relative_stop"], field_errors("relative_stop"))
-        relative_stop = bool(parsed)
-    for key in ("is_private",) + (() if creating else ("is_active",)):
-        if key in body and body[key] is not None:
-            parsed = _boolean(body[key], field_errors(key))
-            if parsed is not None:
-                out[key] = parsed
+            out[key] = value
+    relative_stop = bool(out.pop("relative_stop", False))
 
     errors = {k: v for k, v in errors.items() if v}
     if errors:
         raise ApiError(400, errors)
     if out.get("is_private") and not user.is_admin:
         raise forbidden()
+    return _resolve_start_stop(out, relative_stop, partial, current)
 
-    # resolve start/stop against the defaults (POST, PUT) or the stored values (PATCH)
+
+def _resolve_start_stop(out: dict[str, Any], relative_stop: bool, partial: bool,
+                        current: Optional[store.ScheduleEntry]) -> dict[str, Any]:
+    """``start`` against its default (POST, PUT: now + 1) or the stored value (PATCH), ``stop``
+    made absolute when ``relative_stop``; 400 when stop is not after start."""
     now = int(time.time())
     if partial and current is not None:
         start = out.get("start", current.start)
@@ -179,8 +175,9 @@ def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, crea
         stop_given = True
     if relative_stop and stop_given and stop is not None:
         stop = start + stop
-        if stop > MAX_EPOCH:
-            raise ApiError(400, {"stop": [f"Ensure this value is less than or equal to {MAX_EPOCH}."]})
+        errors = openapi.input_fields()["stop"].bound_errors(stop)
+        if errors:
+            raise ApiError(400, {"stop": errors})
     if stop is not None and stop <= start:
         raise ApiError(400, {"stop": [STOP_BEFORE_START]})
     out["start"] = start

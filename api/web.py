@@ -17,6 +17,8 @@ import peewee
 
 from scos_gr.errors import ApiRequestError
 
+from . import openapi
+
 API = "/api/v1"
 
 NOT_AUTHENTICATED = "Authentication credentials were not provided."
@@ -145,7 +147,7 @@ PAGE_MAX = 2**53
 
 
 def _query_integer(name: str) -> Optional[int]:
-    """``?name=`` as an integer >= 0, or None if absent."""
+    """``?name=`` as an integer within the document's bounds for that parameter, or None if absent."""
     query = bottle.request.query
     if name not in query:
         return None
@@ -153,8 +155,9 @@ def _query_integer(name: str) -> Optional[int]:
         value = int(query[name])
     except ValueError:
         raise ApiError(400, {name: [NOT_INTEGER]}) from None
-    if value < 0:
-        raise ApiError(400, {name: ["Ensure this value is greater than or equal to 0."]})
+    errors = openapi.parameter(name).bound_errors(value)
+    if errors:
+        raise ApiError(400, {name: errors})
     return min(value, PAGE_MAX)
 
 
