@@ -10,7 +10,10 @@ Rules (spec, "Scheduler semantics" and "PUT/PATCH"):
 - ``next_task_time`` is stored on the entry. POST sets it to ``start``; a change of ``start`` or
   ``interval``, or a reactivation, re-plans it to the first grid time at or after
   ``max(start, now + 1)`` (:func:`replan`). The API calls these functions; the loop only advances.
-- Several missed runs of one entry are compressed to the latest one due (:func:`due_tasks`).
+- Several missed runs of one entry are compressed to the latest one due (:func:`due_tasks`),
+  except runs that came due while the sensor was starting (the ``kept`` window: after its
+  process started, before its worker was ready): those are not missed, and run one by one, in
+  order, as soon as it is ready (:func:`next_due`).
 - Due tasks run in the order (time, priority, entry name); lower priority values run first.
 - After a run the entry's next time is the next grid time after the one that ran
   (:func:`advance`); None, and the entry inactive, when no run is left.
@@ -106,6 +109,26 @@ def latest_due(entry: EntryPlan, now: int) -> Optional[int]:
     return latest
 
 
+def next_due(entry: EntryPlan, now: int, kept: Optional[tuple[int, int]] = None) -> Optional[int]:
+    """The run of ``entry`` to take now, or None: the latest of the runs missed before the ``kept``
+    window (compressed), else the first run inside it (each runs), else the latest due after it.
+
+    ``kept``: (first, last) epoch seconds, both included, of the sensor's start-up; None: plain
+    compression (:func:`latest_due`).
+    """
+    latest = latest_due(entry, now)
+    if kept is None or latest is None:
+        return latest
+    first = entry.next_task_time
+    assert first is not None  # latest_due found a run
+    start, stop = kept
+    if first < start:  # runs missed while the sensor was down: the latest of them
+        return latest_due(entry, min(now, start - 1))
+    if first <= stop:  # the sensor was starting: this one, then the next, each in turn
+        return first
+    return latest
+
+
 def is_finished(entry: EntryPlan) -> bool:
     """True for an active entry that has no run left (the loop then marks it inactive)."""
     if not entry.is_active:
@@ -123,11 +146,12 @@ def next_wake(entries: Iterable[EntryPlan], now: int) -> Optional[int]:
     return min(times) if times else None
 
 
-def due_tasks(entries: Iterable[EntryPlan], now: int) -> list[DueTask]:
-    """Every task due at ``now``, one per entry at most, in the order they must run."""
+def due_tasks(entries: Iterable[EntryPlan], now: int, kept: Optional[tuple[int, int]] = None) -> list[DueTask]:
+    """Every task due at ``now``, one per entry at most, in the order they must run (``kept``: see
+    :func:`next_due`)."""
     tasks = []
     for entry in entries:
-        t = latest_due(entry, now)
+        t = next_due(entry, now, kept)
         if t is not None:
             tasks.append(DueTask(entry.name, entry.action, entry.priority, t))
     return sorted(tasks, key=lambda task: task.order)

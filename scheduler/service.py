@@ -13,6 +13,7 @@ heartbeat thread renews it every second and a scheduler that finds the lock take
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -68,6 +69,8 @@ class Scheduler:
         self._state_lock = threading.RLock()
         self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None}
         self.started = time.time()
+        #: the start-up window (process start, worker ready): runs due in it are not compressed
+        self.kept: Optional[tuple[int, int]] = None
 
     # -- lock and heartbeat ------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -199,6 +202,7 @@ class Scheduler:
         try:
             self.recover()
             self.warm_up()
+            self.kept = (math.ceil(self.started), int(time.time()))
             self._set_state(state="idle")
             log.info("scheduler ready (radio %r)", self.settings.radio)
             while not self._stop.is_set():
@@ -264,7 +268,7 @@ class Scheduler:
         now = int(time.time())
         entries = self._entries()
         self.retire_finished(entries)
-        due = planner.due_tasks(entries, now)
+        due = planner.due_tasks(entries, now, self.kept)
         ran = 0
         for task in due:
             if self._stop.is_set():
@@ -283,7 +287,7 @@ class Scheduler:
             if entry is None or not entry.is_active:
                 return None
             plan = planner.plan_of(entry)
-            run_time = planner.latest_due(plan, now)
+            run_time = planner.next_due(plan, now, self.kept)
             if run_time is None:
                 return None
             # never reuse an id, even if a writer put back a stale next_task_id (a full-row save

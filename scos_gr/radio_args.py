@@ -9,7 +9,8 @@ Simulated radio options: ``fail_every=N`` (every Nth construction fails, for fai
 ``seed=S``, ``noise_dbm=X`` (``none`` for no noise), ``tones=OFFSET_HZ:DBM/...`` (offsets from
 the tuned frequency), ``band=F_HZ:DBM/...`` (absolute frequencies), ``throttle=1`` (real-time
 pacing), ``retune_garbage=K`` (K samples of 0 dBm noise after each retune; radios that retune
-while running only).
+while running only), ``open_delay=S`` (opening the radio takes S seconds, as some devices'
+firmware load does: for testing a slow start).
 """
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def parse_tones(text: str) -> list[tuple[float, float]]:
 
 
 #: Every option a ``sim`` radio string may carry (the survey's retunable sim takes the same).
-SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle")
+SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle",
+               "open_delay")
 
 
 def band_tones(band: Sequence[tuple[float, float]], samp_rate: float, center_freq: float) -> list[tuple[float, float]]:
@@ -82,6 +84,10 @@ def sim_options(args: str) -> dict[str, Any]:
             options["band"] = parse_tones(parsed["band"])
         if "retune_garbage" in parsed:
             options["retune_garbage"] = int(parsed["retune_garbage"])
+        if "open_delay" in parsed:
+            options["open_delay"] = float(parsed["open_delay"])
+            if not 0 <= options["open_delay"] <= 3600:
+                raise ValueError(f"open_delay must be 0..3600 s, not {parsed['open_delay']}")
         if "throttle" in parsed:
             options["throttle"] = parsed["throttle"].lower() in ("1", "true", "yes", "on", "")
     except ValueError as exc:

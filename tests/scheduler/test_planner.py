@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from scos_gr.scheduler.planner import (
-    EntryPlan, advance, due_tasks, first_task_time, is_finished, latest_due, next_wake, queue_horizon, replan,
-    task_queue,
+    EntryPlan, advance, due_tasks, first_task_time, is_finished, latest_due, next_due, next_wake, queue_horizon,
+    replan, task_queue,
 )
 
 T0 = 1_800_000_000
@@ -49,6 +49,29 @@ def test_missed_runs_are_compressed_to_the_latest():
     [task] = due_tasks([e], T0 + 35)  # runs at +0, +10, +20, +30 missed: only +30 is kept
     assert task.time == T0 + 30
     assert advance(e, task.time) == T0 + 40
+
+
+def test_runs_due_while_the_sensor_was_starting_each_run_in_order():
+    kept = (T0 + 5, T0 + 27)  # the process started at +5, its worker was ready at +27
+    e = entry(interval=10)
+    ran, t = [], None
+    while True:  # what the loop does at +35: take the next due run, advance past it, again
+        t = next_due(e, T0 + 35, kept)
+        if t is None:
+            break
+        ran.append(t)
+        e = replace(e, next_task_time=advance(e, t))
+    # +0 (before the start: the sensor was down) alone; +10 and +20 (while starting) each;
+    # +30 (after the worker was ready: the loop was busy with the others) compressed as usual
+    assert ran == [T0, T0 + 10, T0 + 20, T0 + 30]
+    assert [t.time for t in due_tasks([entry(interval=10)], T0 + 35, kept)] == [T0]
+    missed = entry(interval=1, start=T0 - 100)  # 95 runs missed while down, 3 while starting
+    ran, e = [], missed
+    while (t := next_due(e, T0 + 7, (T0 + 5, T0 + 7))) is not None:
+        ran.append(t)
+        e = replace(e, next_task_time=advance(e, t))
+    assert ran == [T0 + 4, T0 + 5, T0 + 6, T0 + 7]
+    assert next_due(entry(interval=10), T0 + 35) == T0 + 30  # no window: plain compression
 
 
 def test_compression_never_picks_a_time_at_or_after_stop():

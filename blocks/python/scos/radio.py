@@ -14,6 +14,7 @@ that retune while running (the survey), so a fixed-frequency radio accepts and i
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from gnuradio import gr
@@ -99,7 +100,7 @@ def radio_info(args: str) -> dict[str, Any]:
     """``{"driver", "args", "min_frequency", "max_frequency"}`` of a radio, opened only briefly."""
     args = str(args or "sim").strip()
     if is_sim(args):
-        sim_options(args)  # reject bad options early
+        time.sleep(sim_options(args).get("open_delay", 0.0))  # bad options are refused here already
         low, high = SIM_FREQUENCY_RANGE
         return {"driver": "sim", "args": args, "min_frequency": low, "max_frequency": high}
     try:

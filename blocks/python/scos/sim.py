@@ -17,6 +17,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
@@ -255,6 +256,7 @@ def build_retunable_sim(args: str, samp_rate: float, centre: float) -> retunable
     tones = options.get("tones", [])
     band = options.get("band", [] if "tones" in options else [(751e6, -40.0)])
     count_construction(args, options.get("fail_every"))
+    time.sleep(options.get("open_delay", 0.0))
     source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
                            options.get("retune_garbage", 0), tones)
     source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
@@ -267,6 +269,7 @@ def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_sou
     ``fail_every``); RadioError for a bad option or a frequency outside the sim's range."""
     options = sim_options(args)
     count_construction(args, options.pop("fail_every", None))
+    time.sleep(options.pop("open_delay", 0.0))
     options.pop("retune_garbage", None)  # this radio is never retuned while running
     if "band" in options:  # absolute tones replace the default tone, like explicit tones
         options.setdefault("tones", [])
