@@ -31,7 +31,7 @@ grc: deps
 	GRC_BLOCKS_PATH=$(CURDIR)/$(VENV)/share/gnuradio/grc/blocks PATH=$(CURDIR)/$(VENV)/bin:$$PATH PYTHONPATH=$(SITE_PACKAGES) \
 		gnuradio-companion flowgraphs/*.grc
 
-deps: system-packages $(VENV)/.installed $(VENV)/.oot-installed
+deps: system-packages $(VENV)/.installed $(VENV)/.oot-installed $(VENV)/.flowgraphs-compiled
 
 system-packages:
 	@tools/ensure-apt-packages $(APT_PACKAGES)
@@ -50,6 +50,12 @@ $(VENV)/.oot-installed: $(VENV)/.installed $(OOT_SOURCES)
 		-DPython3_EXECUTABLE=$(CURDIR)/$(PY) >/dev/null
 	cmake --build build >/dev/null
 	cmake --install build >/dev/null
+	touch $@
+
+# The shipped flowgraphs, compiled once at install time (a fresh data directory then starts
+# without compiling anything); the cache is keyed by content, so a stale entry is never used.
+$(VENV)/.flowgraphs-compiled: $(VENV)/.oot-installed $(wildcard flowgraphs/*.grc flowgraphs/*.py sigmf_out/windows.py)
+	$(PY) -m scos_gr.flowgraphs.compiler
 	touch $@
 
 clean:

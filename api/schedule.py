@@ -12,6 +12,7 @@ import peewee
 
 from scos_gr import store
 from scos_gr.config import Settings
+from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
 from .access import check_may_change, visible_entry
@@ -50,7 +51,7 @@ def _entries_visible_to(user: store.User):
 
 def _create(body: dict[str, Any], user: store.User, settings: Settings) -> store.ScheduleEntry:
     with store.write_transaction():
-        fields = {**defaults(), **validate(body, user, settings.actions_file, creating=True, partial=False),
+        fields = {**defaults(), **validate(body, user, catalogue_for(settings), creating=True, partial=False),
                   "is_active": True}  # whatever the body says (spec)
         return store.ScheduleEntry.create(
             **{key: fields[key] for key in store_fields()},
@@ -74,7 +75,7 @@ def _update(user: store.User, name: str, settings: Settings, *, partial: bool) -
         entry = fresh.get_or_none()
         if entry is None:  # deleted by a request that ran in between
             raise not_found()
-        fields = validate(body, user, settings.actions_file, creating=False, partial=partial, current=entry)
+        fields = validate(body, user, catalogue_for(settings), creating=False, partial=partial, current=entry)
         if not partial:  # PUT: omitted optional fields take their defaults
             fields = {**defaults(), **fields}
         was_active = entry.is_active

@@ -11,11 +11,12 @@ from scos_gr import store
 from scos_gr.calibration import CalibrationError, load_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
-from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
 from . import openapi
 from .access import private_entry_names
+from .validation import may_schedule
 from .web import Routes, entry_url, json_body, not_found, paginate, url
 
 #: a heartbeat older than this shows the scheduler as dead (it beats every second)
@@ -93,13 +94,21 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
         calibration = load_calibration(settings.calibration_file).describe()
     except CalibrationError as exc:
         calibration = {"error": str(exc)}
+    catalogue = catalogue_for(settings)
     actions = []
-    for action in load_catalogue(settings.actions_file).values():
-        if action.admin_only and not user.is_admin:
-            continue
-        actions.append({"name": action.name, "summary": action.summary, "description": action.description,
-                        "parameters": dict(action.parameters), "flowgraph": action.flowgraph,
-                        "admin_only": action.admin_only})
+    for action in catalogue.actions.values():
+        if may_schedule(user, action):
+            actions.append({"name": action.name, "summary": action.summary, "description": action.description,
+                            "parameters": action.effective_parameters, "flowgraph": action.flowgraph,
+                            "admin_only": action.admin_only, "available": True})
+    for name, problem in sorted(catalogue.unavailable.items()):
+        declared = catalogue.declared.get(name)
+        if may_schedule(user, declared):  # listed, so that whoever schedules it sees why it cannot run
+            actions.append({"name": name, "summary": declared.summary if declared else "",
+                            "description": declared.description if declared else "",
+                            "flowgraph": declared.flowgraph if declared else None,
+                            "admin_only": declared.admin_only if declared else True,
+                            "available": False, "problem": problem})
     return json_body({
         "sensor_definition": {
             "id": settings.sensor_id,
@@ -149,6 +158,7 @@ def status(*, user: store.User, settings: Settings) -> str:
         "last_task": last,
         "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
         "disk": {"used_bytes": int(used), "free_bytes": int(free)},
+        "faults": [fault.to_json() for fault in catalogue_for(settings).faults()],
     }
     if state is not None and state.state == "running" and state.current_entry:
         if state.current_entry not in hidden:

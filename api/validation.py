@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 from scos_gr import store
-from scos_gr.flowgraphs.catalogue import load_catalogue
+from scos_gr.flowgraphs.catalogue import Action, Catalogue
 
 from . import openapi
 from .openapi import FieldRule
@@ -84,12 +83,22 @@ def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
     return None if errors else value
 
 
-def _parse_action(value: Any, user: store.User, actions_file: Path, errors: list[str]) -> Optional[str]:
+def may_schedule(user: store.User, action: Optional[Action]) -> bool:
+    """Admins may schedule every action; users those not marked admin-only (an action whose entry
+    could not even be read counts as admin-only: nothing about it is shown to users)."""
+    return user.is_admin or (action is not None and not action.admin_only)
+
+
+def _parse_action(value: Any, user: store.User, catalogue: Catalogue, errors: list[str]) -> Optional[str]:
     if not isinstance(value, str) or value == "":
         errors.append("This field may not be blank." if value == "" else f'"{value}" is not a valid choice.')
         return None
-    action = load_catalogue(actions_file).get(value)
-    if action is None or (action.admin_only and not user.is_admin):
+    action = catalogue.get(value)
+    problem = catalogue.unavailable.get(value)
+    if action is None and problem is not None and may_schedule(user, catalogue.declared.get(value)):
+        errors.append(f'"{value}" is unavailable: {problem}')
+        return None
+    if action is None or not may_schedule(user, action):
         errors.append(f'"{value}" is not a valid choice.')
         return None
     return value
@@ -109,7 +118,7 @@ def store_fields() -> tuple[str, ...]:
     return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop"))
 
 
-def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, creating: bool, partial: bool,
+def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, creating: bool, partial: bool,
              current: Optional[store.ScheduleEntry] = None) -> dict[str, Any]:
     """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private)."""
     errors: dict[str, list[str]] = {}
@@ -129,7 +138,7 @@ def validate(body: dict[str, Any], user: store.User, actions_file: Path, *, crea
                 else:
                     out["name"] = name
     if "action" in body and body["action"] is not None:
-        action = _parse_action(body["action"], user, actions_file, field_errors("action"))
+        action = _parse_action(body["action"], user, catalogue, field_errors("action"))
         if action is not None:
             out["action"] = action
     elif not partial:

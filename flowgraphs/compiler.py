@@ -1,34 +1,45 @@
-"""Compile ``.grc`` flowgraphs with ``grcc`` into a content-addressed cache, and import them.
+"""Compile ``.grc`` flowgraphs into a content-addressed cache, and import them.
 
-The cache key is a hash of the .grc file's bytes (plus the GNU Radio version and the installed
-scos block definitions, which change the generated code too), so a flowgraph saved in GNU Radio
-Companion is compiled again before its next run while unchanged ones are compiled once.
-Compilation goes to a temporary directory that is renamed into place: a crash mid-compile never
-leaves a half-written module in the cache.
+Compiling means running :mod:`scos_gr.flowgraphs.grc_compile` in a child process: GNU Radio
+Companion's own Platform loads, validates and evaluates the flowgraph, the action rules are
+checked, and the Python top block is generated, with a report (``report.json``: the problems
+found, in GRC's and our words, and the flowgraph's Parameter blocks with their defaults). A
+failed compile is cached too, so a broken file costs one compile, not one per request.
+
+The cache key is a hash of the .grc file's bytes, the GNU Radio installation, the scos block
+definitions and the compiler's own rules (each changes the result), so a flowgraph saved in
+GRC is compiled again before its next use while unchanged ones are compiled once. A cache
+entry is built in a temporary directory renamed into place: a crash mid-compile never leaves a
+half-written entry. Besides the data directory's cache, a read-only cache filled at install
+time (``make deps``) is looked up first, so a fresh data directory needs no compile at all.
+
+This module never imports GNU Radio (the web process uses it to check the catalogue); only the
+child process and :func:`load_top_block_class` (the worker) do.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import inspect
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Iterable, Mapping
 
 from scos_gr.errors import FlowgraphError
 
+#: seconds a compile may take (GRC loads its whole block library first: about 1-2 s)
+COMPILE_TIMEOUT_S = 180
+
 
 class CompileError(FlowgraphError):
-    """grcc refused a flowgraph; the message holds grcc's own explanation."""
+    """A flowgraph cannot be used: GRC refused it, or it breaks an action rule. The message
+    names the file, the blocks and the values."""
 
 
 class ParameterError(FlowgraphError, ValueError):
@@ -37,14 +48,22 @@ class ParameterError(FlowgraphError, ValueError):
 
 @dataclass(frozen=True)
 class CompiledFlowgraph:
+    """A flowgraph that compiled: its generated module and its Parameter blocks."""
+
     grc_path: Path
     module_path: Path
     class_name: str
     key: str
+    #: name -> {"type": GRC type, "default": evaluated default}
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, Any]:
+        """Each Parameter block's default value (what the .grc says)."""
+        return {name: p["default"] for name, p in self.parameters.items()}
 
 
 def grc_blocks_path() -> str:
-    """GRC_BLOCKS_PATH for grcc: where the scos .block.yml files are installed.
+    """GRC_BLOCKS_PATH for the compiler: where the scos .block.yml files are installed.
 
     The venv (``make deps``) installs them under ``sys.prefix/share/gnuradio/grc/blocks``; a
     system install (``cmake --install``) under ``/usr/local``; the source tree is the fallback.
@@ -62,109 +81,107 @@ def grc_blocks_path() -> str:
     return os.pathsep.join(seen)
 
 
-def _scos_block_definitions_digest(blocks_path: str) -> str:
+def installed_cache_dir() -> Path:
+    """Where ``make deps`` puts the shipped flowgraphs, compiled (read-only at run time)."""
+    return Path(sys.prefix) / "share" / "scos-gr" / "flowgraph-cache"
+
+
+def _digest_files(digest: Any, paths: Iterable[Path]) -> None:
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+
+
+def _gnuradio_fingerprint() -> str:
+    """What identifies the installed GNU Radio, read without importing it (the web process must
+    not): the size and time of its Python package's files that generate code."""
+    spec = importlib.util.find_spec("gnuradio")
+    if spec is None or not spec.submodule_search_locations:
+        return "no-gnuradio"
+    parts = []
+    for location in spec.submodule_search_locations:
+        for relative in ("__init__.py", "gr/__init__.py", "grc/core/platform.py",
+                         "grc/core/generator/flow_graph.py.mako"):
+            try:
+                stat = os.stat(os.path.join(location, relative))
+            except OSError:
+                continue
+            parts.append(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ";".join(parts)
+
+
+def _compiler_digest() -> str:
+    """The compiler's own rules (and the window table they use) are part of every result."""
+    here = Path(__file__).resolve().parent
+    from scos_gr.sigmf_out import windows
+
     digest = hashlib.sha256()
-    for directory in blocks_path.split(os.pathsep):
-        for yml in sorted(Path(directory).glob("scos_*.block.yml")):
-            digest.update(yml.name.encode())
-            digest.update(yml.read_bytes())
+    _digest_files(digest, [here / "grc_compile.py", Path(windows.__file__)])
     return digest.hexdigest()
-
-
-def _gnuradio_version() -> str:
-    try:
-        from gnuradio import gr
-
-        return gr.version()
-    except Exception:  # pragma: no cover - GNU Radio is a hard dependency of the worker
-        return "unknown"
-
-
-def flowgraph_id(grc_path: Path) -> str:
-    """The ``options.parameters.id`` of a .grc file: the generated top block's class name."""
-    document = yaml.safe_load(grc_path.read_text(encoding="utf-8"))
-    try:
-        return str(document["options"]["parameters"]["id"])
-    except (KeyError, TypeError) as exc:
-        raise CompileError(f"{grc_path.name}: no options id in the flowgraph") from exc
-
-
-_SYSTEM_BLOCK_DIRS = ("/usr/share/gnuradio/grc/blocks", "/usr/local/share/gnuradio/grc/blocks")
-_ID_LINE = re.compile(r"^id:\s*['\"]?([A-Za-z0-9_]+)", re.MULTILINE)
-
-
-def known_block_ids(blocks_path: str | None = None) -> set[str]:
-    """Every block id GRC can load from its system paths and ``blocks_path``.
-
-    grcc silently drops a block whose definition it cannot find and still generates a (wrong)
-    flowgraph, so the compiler checks the ids itself before trusting grcc's result.
-    """
-    ids: set[str] = set()
-    for directory in [*_SYSTEM_BLOCK_DIRS, *(blocks_path or grc_blocks_path()).split(os.pathsep)]:
-        if not os.path.isdir(directory):
-            continue
-        for yml in Path(directory).rglob("*.block.yml"):
-            match = _ID_LINE.search(yml.read_text(encoding="utf-8", errors="replace"))
-            if match:
-                ids.add(match.group(1))
-    return ids
-
-
-def check_block_ids(grc_path: Path, blocks_path: str | None = None) -> None:
-    """Raise CompileError naming the file and every block whose definition GRC cannot find."""
-    document = yaml.safe_load(grc_path.read_text(encoding="utf-8"))
-    used = {str(b.get("id")) for b in (document.get("blocks") or []) if isinstance(b, dict)}
-    missing = sorted(used - known_block_ids(blocks_path))
-    if missing:
-        raise CompileError(
-            f"{grc_path.name}: unknown block(s) {', '.join(missing)}; is the scos OOT module "
-            "installed (make deps) and GRC_BLOCKS_PATH right?"
-        )
 
 
 def cache_key(grc_path: Path, blocks_path: str | None = None) -> str:
     digest = hashlib.sha256()
-    digest.update(grc_path.read_bytes())
-    digest.update(_gnuradio_version().encode())
-    digest.update(_scos_block_definitions_digest(blocks_path or grc_blocks_path()).encode())
+    digest.update(Path(grc_path).read_bytes())
+    digest.update(_gnuradio_fingerprint().encode())
+    for directory in (blocks_path or grc_blocks_path()).split(os.pathsep):
+        _digest_files(digest, sorted(Path(directory).glob("scos_*.block.yml")))
+    digest.update(_compiler_digest().encode())
     return digest.hexdigest()[:20]
 
 
 _compile_lock = threading.Lock()
 
 
-def compile_flowgraph(grc_path: Path, cache_dir: Path) -> CompiledFlowgraph:
-    """Return the compiled module of ``grc_path``, running grcc only if the cache misses."""
+def compile_flowgraph(grc_path: Path, cache_dir: Path, installed: Path | None = None) -> CompiledFlowgraph:
+    """The compiled flowgraph of ``grc_path``, compiling only when no cache holds it; raises
+    :class:`CompileError` with every problem found (also when a cached compile failed).
+
+    ``installed``: a read-only cache looked up first (default :func:`installed_cache_dir`).
+    """
     grc_path = Path(grc_path).resolve()
+    if not grc_path.is_file():
+        raise CompileError(f"flowgraph file {grc_path} not found")
     blocks_path = grc_blocks_path()
     key = cache_key(grc_path, blocks_path)
-    class_name = flowgraph_id(grc_path)
-    target = Path(cache_dir) / f"{grc_path.stem}-{key}"
-    module_path = target / f"{class_name}.py"
+    entry = f"{grc_path.stem}-{key}"
+    for directory in (installed or installed_cache_dir(), Path(cache_dir)):
+        if (directory / entry / "report.json").is_file():
+            return _result(grc_path, directory / entry, key)
+    target = Path(cache_dir) / entry
     with _compile_lock:
-        if not module_path.is_file():
-            check_block_ids(grc_path, blocks_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{grc_path.stem}-", dir=target.parent))
-            try:
-                env = dict(os.environ, GRC_BLOCKS_PATH=blocks_path)
-                proc = subprocess.run(
-                    ["grcc", "-o", str(staging), str(grc_path)],
-                    capture_output=True, text=True, env=env, timeout=120,
-                )
-                produced = staging / f"{class_name}.py"
-                if proc.returncode != 0 or not produced.is_file():
-                    message = (proc.stderr or proc.stdout).strip().splitlines()
-                    raise CompileError(f"grcc could not compile {grc_path.name}: " + " | ".join(message[-8:]))
-                try:
-                    staging.rename(target)
-                except OSError:
-                    if not module_path.is_file():  # another process won the race with the same result
-                        raise
-            finally:
-                if staging.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
-    return CompiledFlowgraph(grc_path=grc_path, module_path=module_path, class_name=class_name, key=key)
+        if not (target / "report.json").is_file():
+            _compile_into(grc_path, target, blocks_path)
+    return _result(grc_path, target, key)
+
+
+def _compile_into(grc_path: Path, target: Path, blocks_path: str, values_file: Path | None = None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{grc_path.stem}-", dir=target.parent))
+    try:
+        env = dict(os.environ, GRC_BLOCKS_PATH=blocks_path)
+        command = [sys.executable, "-m", "scos_gr.flowgraphs.grc_compile", str(staging), str(grc_path)]
+        proc = subprocess.run(command + ([str(values_file)] if values_file else []),
+                              capture_output=True, text=True, env=env, timeout=COMPILE_TIMEOUT_S)
+        if not (staging / "report.json").is_file():  # the compiler itself broke: say what it said
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise CompileError(f"{grc_path.name} could not be compiled: " + " | ".join(lines[-8:]))
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / "report.json").is_file():  # another process won the race with the same result
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _result(grc_path: Path, entry: Path, key: str) -> CompiledFlowgraph:
+    report = json.loads((entry / "report.json").read_text(encoding="utf-8"))
+    if not report.get("ok"):
+        raise CompileError("; ".join(report.get("problems") or [f"{grc_path.name}: does not compile"]))
+    return CompiledFlowgraph(grc_path=grc_path, module_path=entry / report["module"], class_name=report["class_name"],
+                             key=key, parameters=dict(report.get("parameters") or {}))
 
 
 _class_cache: dict[Path, type] = {}
@@ -179,45 +196,98 @@ def load_top_block_class(compiled: CompiledFlowgraph) -> type:
             spec = importlib.util.spec_from_file_location(module_name, compiled.module_path)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            # GRC writes an Embedded Python Block as a module beside the flowgraph's and imports it
+            # by its plain name: import it from this entry, never a stale one of an earlier version
+            folder = str(compiled.module_path.parent)
+            for sibling in compiled.module_path.parent.glob("*.py"):
+                if sibling != compiled.module_path:
+                    sys.modules.pop(sibling.stem, None)
+            sys.path.insert(0, folder)
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(folder)
             cls = getattr(module, compiled.class_name)
             _class_cache[compiled.module_path] = cls
     return cls
 
 
-def parameter_names(top_block_class: type) -> list[str]:
-    """The constructor arguments of a generated top block (its GRC Parameter blocks)."""
-    return [n for n in inspect.signature(top_block_class.__init__).parameters if n != "self"]
-
-
-def coerce_parameters(top_block_class: type, values: dict[str, Any]) -> dict[str, Any]:
-    """Check ``values`` against the flowgraph's Parameter blocks, converting to their types.
-
-    GRC Parameter blocks have typed defaults (int, float, str); a catalogue value is converted to
-    the default's type so that e.g. ``num_ffts: 3e2`` in YAML still builds an int.
-    """
-    signature = inspect.signature(top_block_class.__init__)
-    known = {n: p for n, p in signature.parameters.items() if n != "self"}
+def check_values(compiled: CompiledFlowgraph, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` for the flowgraph's Parameter blocks, converted to the type of each block's default
+    (so ``num_ffts: 3e2`` in YAML still gives an int); ParameterError naming an unknown block or a
+    value that does not fit."""
+    known = compiled.parameters
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ParameterError(f"unknown flowgraph parameter(s) {unknown}; the flowgraph has {sorted(known)}")
-    coerced: dict[str, Any] = {}
+        raise ParameterError(f"{compiled.grc_path.name}: unknown flowgraph parameter(s) {unknown}; "
+                             f"the flowgraph has {sorted(known)}")
+    checked: dict[str, Any] = {}
     for name, value in values.items():
-        default = known[name].default
+        kind = _PARAMETER_TYPES.get(known[name].get("type"), type(known[name].get("default")))
         try:
-            if isinstance(default, bool) or default is inspect.Parameter.empty or value is None:
-                coerced[name] = value
-            elif isinstance(default, int):
+            if value is None or kind in (bool, type(None)):
+                checked[name] = value
+            elif kind is int:
                 as_float = float(value)
-                if as_float != int(as_float):
+                if isinstance(value, bool) or as_float != int(as_float):
                     raise ValueError
-                coerced[name] = int(as_float)
-            elif isinstance(default, float):
-                coerced[name] = float(value)
-            elif isinstance(default, str):
-                coerced[name] = str(value)
+                checked[name] = int(as_float)
+            elif kind is float or kind is complex:
+                if isinstance(value, bool):
+                    raise ValueError
+                checked[name] = kind(value)
+            elif kind is str:
+                checked[name] = str(value)
             else:
-                coerced[name] = value
+                checked[name] = value
         except (TypeError, ValueError):
-            raise ParameterError(f"flowgraph parameter {name!r}: {value!r} is not a valid {type(default).__name__}") from None
-    return coerced
+            raise ParameterError(f"flowgraph parameter {name!r}: {value!r} is not a valid {kind.__name__}") from None
+    return checked
+
+
+#: GRC Parameter block types -> the Python type of their values
+_PARAMETER_TYPES = {"eng_float": float, "real": float, "float": float, "intx": int, "int": int, "long": int,
+                    "short": int, "str": str, "complex": complex}
+
+
+def check_flowgraph_with(grc_path: Path, values: dict[str, Any], cache_dir: Path) -> None:
+    """Check the flowgraph as it runs with ``values`` in its Parameter blocks (the rules of
+    :mod:`.grc_compile` applied to the values an action sets); CompileError with the problems.
+    Cached by the file's key and the values."""
+    grc_path = Path(grc_path).resolve()
+    key = cache_key(grc_path)
+    values_key = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    target = Path(cache_dir) / f"{grc_path.stem}-{key}-values-{values_key}"
+    with _compile_lock:
+        if not (target / "report.json").is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", suffix=".json", dir=target.parent, delete=False) as f:
+                json.dump(values, f)
+            try:
+                _compile_into(grc_path, target, grc_blocks_path(), values_file=Path(f.name))
+            finally:
+                os.unlink(f.name)
+    report = json.loads((target / "report.json").read_text(encoding="utf-8"))
+    if not report.get("ok"):
+        raise CompileError("; ".join(report.get("problems") or [f"{grc_path.name}: does not compile"]))
+
+
+def compile_shipped(grc_files: Iterable[Path], into: Path) -> list[str]:
+    """Compile ``grc_files`` into the install-time cache ``into`` (``make deps``); the problems found
+    (a shipped flowgraph that does not compile is reported, not fatal: the catalogue shows it)."""
+    problems = []
+    for grc in grc_files:
+        try:
+            compile_flowgraph(grc, into, installed=into)
+        except CompileError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+if __name__ == "__main__":  # make deps: python -m scos_gr.flowgraphs.compiler
+    from scos_gr.config import shipped_catalogue
+
+    shipped = sorted(shipped_catalogue().parent.glob("*.grc"))
+    for problem in compile_shipped(shipped, installed_cache_dir()):
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"compiled {len(shipped)} shipped flowgraph(s) into {installed_cache_dir()}")

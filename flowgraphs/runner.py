@@ -22,8 +22,8 @@ from typing import Any, Mapping, Sequence
 from scos_gr.calibration import UNCALIBRATED, Calibration
 from scos_gr.errors import FlowgraphError, RadioError
 from scos_gr.flowgraphs.catalogue import KIND_LOG, Action
-from scos_gr.flowgraphs.compiler import CompileError, coerce_parameters, compile_flowgraph, load_top_block_class, \
-    parameter_names
+from scos_gr.flowgraphs.compiler import CompiledFlowgraph, CompileError, ParameterError, check_values, \
+    compile_flowgraph, load_top_block_class
 from scos_gr.sigmf_out.context import ActionInfo, TaskContext
 from scos_gr.sigmf_out.writer import Recording, recording_paths, remove_recording
 
@@ -69,20 +69,16 @@ class ActionResult:
 
 
 def warm_up(actions: Sequence[Action], cache_dir: Path) -> list[str]:
-    """Import GNU Radio and compile + import every flowgraph of ``actions``, so the first task is
-    on time. Returns the names of the actions prepared; raises ActionError naming the action whose
-    flowgraph does not compile."""
-    from gnuradio import gr  # noqa: F401  (the import itself is the point: it takes ~0.5 s)
+    """Import GNU Radio and the scos blocks, and import every flowgraph of ``actions`` (compiled:
+    they come from a checked catalogue), so the first task is on time. Returns the names of the
+    actions prepared."""
+    from gnuradio import scos  # noqa: F401  (the import itself is the point: it takes ~0.5 s)
 
     prepared = []
     for action in actions:
-        if action.kind == KIND_LOG:
-            continue
-        try:
+        if action.kind != KIND_LOG:
             load_top_block_class(compile_flowgraph(action.flowgraph_path, cache_dir))
-        except CompileError as exc:
-            raise ActionError(f"action {action.name!r}: {exc}") from exc
-        prepared.append(action.name)
+            prepared.append(action.name)
     return prepared
 
 
@@ -108,11 +104,11 @@ def run_action(
     """Run ``action`` once; return its recordings or raise :class:`ActionError`.
 
     ``context`` (task, schedule entry, sensor) goes into the recording's metadata, with the
-    action's name, summary and description and the calibration values applied: ``calibration`` evaluated at the action's ``frequency``, whose
-    ``gain_correction_db`` the flowgraph adds to every detector (its ``cal_gain_db`` Parameter).
+    action's name, summary and description and the calibration values applied: ``calibration``
+    evaluated at the action's ``frequency``, whose ``gain_correction_db`` the flowgraph adds to
+    every detector (its ``cal_gain_db`` Parameter).
     """
-    values = calibration.at(_frequency_of(action))
-    context = dataclasses.replace(context or TaskContext(), calibration=values,
+    context = dataclasses.replace(context or TaskContext(),
                                   action=ActionInfo(action.name, action.summary, action.description))
     if action.kind == KIND_LOG:
         entry = context.schedule.name if context.schedule else None
@@ -124,7 +120,14 @@ def run_action(
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            return _run_flowgraph(action, radio, output_dir, basename, context, timeout_s, values, Path(cache_dir))
+            compiled = compile_flowgraph(action.flowgraph_path, Path(cache_dir))
+            overrides = check_values(compiled, action.parameters)
+        except (CompileError, ParameterError) as exc:
+            raise ActionError(f"action {action.name!r}: {exc}") from exc
+        values = calibration.at(_frequency_of({**compiled.defaults(), **overrides}))
+        context = dataclasses.replace(context, calibration=values)
+        try:
+            return _run_flowgraph(action, compiled, overrides, radio, output_dir, basename, context, timeout_s, values)
         except ActionError:
             raise
         except Exception as exc:  # anything unforeseen still gets a reason, never a silent loss
@@ -134,22 +137,19 @@ def run_action(
         raise
 
 
-def _frequency_of(action: Action) -> float | None:
+def _frequency_of(parameters: Mapping[str, Any]) -> float | None:
     try:
-        return float(action.parameters["frequency"])
+        return float(parameters["frequency"])
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _run_flowgraph(action: Action, radio: str, output_dir: Path, basename: str, context: TaskContext,
-                   timeout_s: float, calibration: Mapping[str, Any], cache_dir: Path) -> ActionResult:
+def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mapping[str, Any], radio: str,
+                   output_dir: Path, basename: str, context: TaskContext, timeout_s: float,
+                   calibration: Mapping[str, Any]) -> ActionResult:
     from gnuradio import scos
 
-    try:
-        top_block_class = load_top_block_class(compile_flowgraph(action.flowgraph_path, cache_dir))
-    except CompileError as exc:
-        raise ActionError(str(exc)) from exc
-
+    top_block_class = load_top_block_class(compiled)
     supplied: dict[str, Any] = {
         "radio_args": radio,
         "output_dir": str(output_dir),
@@ -157,14 +157,7 @@ def _run_flowgraph(action: Action, radio: str, output_dir: Path, basename: str, 
         "metadata_json": context.to_json(),
         "cal_gain_db": float(calibration.get("gain_correction_db", 0.0)),
     }
-    values = dict(action.parameters)
-    accepted = set(parameter_names(top_block_class))
-    values.update({k: v for k, v in supplied.items() if k in accepted})
-    try:
-        kwargs = coerce_parameters(top_block_class, values)
-    except ValueError as exc:
-        raise ActionError(f"action {action.name!r}: {exc}") from exc
-
+    kwargs = {**overrides, **{k: v for k, v in supplied.items() if k in compiled.parameters}}
     with scos.collect_task_blocks() as task_blocks:
         try:
             top_block = top_block_class(**kwargs)

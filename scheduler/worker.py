@@ -9,11 +9,14 @@ is then recorded as failed with that reason and the schedule goes on.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 HANG_MARGIN_S = 15.0
 #: seconds a new worker may take to import GNU Radio and compile every catalogue flowgraph
 WARM_UP_TIMEOUT_S = 300.0
+#: lines of a worker's stderr kept for the detail of a task it dies in
+STDERR_LINES = 12
 
 
 class WorkerFailure(SchedulerError):
@@ -95,19 +100,20 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings, parent_pid: int) -> None:
+def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings, parent_pid: int,
+                 stderr: multiprocessing.connection.Connection) -> None:
     """Child process: warm up, then answer task requests until told to stop or the pipe closes."""
     _die_with_parent(parent_pid)
+    os.dup2(stderr.fileno(), 2)  # what C++ blocks, drivers and Qt print lands in the parent's StderrTail
+    stderr.close()
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),
                         format="%(asctime)s %(levelname)s worker[%(process)d] %(name)s: %(message)s")
     from scos_gr.flowgraphs import runner
-    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.catalogue import catalogue_for
 
-    prepared, warning = [], ""
-    try:
-        prepared = runner.warm_up(list(load_catalogue(settings.actions_file).values()), settings.flowgraph_cache_dir)
-    except ScosGrError as exc:  # a broken catalogue entry must not stop the other actions
-        warning = str(exc)
+    catalogue = catalogue_for(settings)
+    prepared = runner.warm_up(list(catalogue.actions.values()), settings.flowgraph_cache_dir)
+    warning = "; ".join(catalogue.problems())  # a broken entry must not stop the other actions
     radio, radio_error = None, None
     try:  # open the radio once: a missing or busy device shows in /status before the first task
         radio = runner.radio_info(settings.radio)
@@ -128,12 +134,15 @@ def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
     """One task in the worker; every failure becomes a failed outcome with its reason."""
     from scos_gr.calibration import load_calibration
     from scos_gr.flowgraphs import runner
-    from scos_gr.flowgraphs.catalogue import KIND_LOG, load_catalogue
+    from scos_gr.flowgraphs.catalogue import KIND_LOG, catalogue_for
 
     try:
-        action = load_catalogue(settings.actions_file).get(request.action)
+        catalogue = catalogue_for(settings)
+        action = catalogue.get(request.action)
         if action is None:
-            return TaskOutcome(ok=False, error=f"unknown action {request.action!r} (not in the catalogue)")
+            reason = catalogue.unavailable.get(request.action)
+            return TaskOutcome(ok=False, error=f"action {request.action!r} is unavailable: {reason}" if reason
+                               else f"unknown action {request.action!r} (not in the catalogue)")
         result = runner.run_action(
             action,
             calibration=load_calibration(settings.calibration_file),
@@ -155,6 +164,63 @@ def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
                        log=result.log, capture_seconds=result.capture_seconds, recordings=result.recordings)
 
 
+class StderrTail:
+    """Reads a worker's standard error (file descriptor 2: Python's logging, and what GNU Radio's
+    C++ blocks, drivers or Qt print before an abort), passes it on to this process's stderr, and
+    keeps the last lines, so a worker that dies says why in its task's detail."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection, keep: int = STDERR_LINES) -> None:
+        self._conn = conn
+        self._lines: collections.deque[str] = collections.deque(maxlen=keep)
+        self._since = 0  # lines read before the current task began
+        self._count = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._pump, name="worker-stderr", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        pending = b""
+        fd = self._conn.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            try:
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            self._keep(lines)
+        self._keep([pending] if pending else [])
+        self._conn.close()
+
+    def _keep(self, lines: list[bytes]) -> None:
+        with self._lock:
+            for line in lines:
+                text = line.decode("utf-8", "replace").rstrip()
+                if text:
+                    self._lines.append(text)
+                    self._count += 1
+
+    def mark(self) -> None:
+        """A task begins: its detail will hold only what is written from now on."""
+        with self._lock:
+            self._since = self._count
+
+    def since_mark(self, wait_s: float = 1.0) -> list[str]:
+        """The lines written since :meth:`mark` (at most the last ``keep``), after waiting up to
+        ``wait_s`` for the worker's end of the pipe to close (a dead worker's last words)."""
+        self._thread.join(wait_s)
+        with self._lock:
+            new = self._count - self._since
+            return list(self._lines)[-new:] if new > 0 else []
+
+
 class Worker:
     """Handle on the worker process; restarts it whenever it is lost."""
 
@@ -169,6 +235,7 @@ class Worker:
         self.starts = 0
         #: seconds beyond a task's timeout before the worker counts as hung (tests shorten it)
         self.hang_margin_s = HANG_MARGIN_S
+        self._stderr: Optional[StderrTail] = None
 
     @property
     def pid(self) -> Optional[int]:
@@ -177,10 +244,13 @@ class Worker:
     def start(self) -> None:
         """Start a worker and wait until it has imported GNU Radio and compiled the flowgraphs."""
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.settings, os.getpid()),
+        stderr_read, stderr_write = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_worker_main, args=(child, self.settings, os.getpid(), stderr_write),
                                         name="scos-gr-worker", daemon=True)
         process.start()
         child.close()
+        stderr_write.close()
+        self._stderr = StderrTail(stderr_read)
         self._process, self._conn = process, parent
         self.starts += 1
         if not parent.poll(WARM_UP_TIMEOUT_S):
@@ -210,12 +280,15 @@ class Worker:
         self.ensure_started()
         assert self._conn is not None and self._process is not None
         timeout = request.timeout_s + self.hang_margin_s
+        assert self._stderr is not None
+        self._stderr.mark()
         try:
             self._conn.send(request)
             if not self._conn.poll(timeout):
                 pid = self._process.pid
                 self._kill()
-                return TaskOutcome(ok=False, error=f"worker {pid} hung: no answer within {timeout:g} s; killed and restarted")
+                return TaskOutcome(ok=False, error=f"worker {pid} hung: no answer within {timeout:g} s; killed and "
+                                                   "restarted" + self._last_words())
             outcome: TaskOutcome = self._conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             self._process.join(2.0)
@@ -223,8 +296,14 @@ class Worker:
             pid = self._process.pid
             self._kill()
             reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            return TaskOutcome(ok=False, error=f"worker {pid} crashed during the task ({reason}); restarted")
+            return TaskOutcome(ok=False, error=f"worker {pid} crashed during the task ({reason}); restarted"
+                                               + self._last_words())
         return outcome
+
+    def _last_words(self) -> str:
+        """What the lost worker wrote to stderr during the task, for the task's detail."""
+        lines = self._stderr.since_mark() if self._stderr is not None else []
+        return f"; its last words on stderr: {' | '.join(lines)}" if lines else "; it wrote nothing to stderr"
 
     def stop(self) -> None:
         if self._process is None:

@@ -5,6 +5,7 @@
     scos-gr createuser NAME [--admin] [--data-dir D]   (the token is stdout's last line)
     scos-gr acquire ACTION [--out DIR] [--radio ARGS]  (one run, no server: a field check)
     scos-gr status [--url URL] [--token T]             (ask a running sensor)
+    scos-gr check [--actions FILE]                     (check the catalogue and its flowgraphs)
 
 Flags win over the environment (see scos_gr.config). This is the only module that imports the
 web layer.
@@ -84,6 +85,20 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from scos_gr.flowgraphs.catalogue import catalogue_for
+
+    settings = _settings_from(args)
+    if args.actions:
+        settings = settings.with_overrides(actions_file=Path(args.actions).resolve())
+    catalogue = catalogue_for(settings)
+    for name, action in sorted(catalogue.actions.items()):
+        print(f"ok       {name}: {action.summary}")
+    for problem in catalogue.problems():
+        print(f"PROBLEM  {problem}")
+    return 1 if catalogue.problems() else 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     import os
 
@@ -129,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--radio", help="radio args (default: $SCOS_RADIO or sim)")
     data_dir_flag(p)
     p.set_defaults(func=cmd_acquire)
+
+    p = sub.add_parser("check", help="check the action catalogue and its flowgraphs; exit 1 if anything is wrong")
+    p.add_argument("--actions", help="catalogue file (default: $SCOS_ACTIONS or the shipped one)")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("status", help="print the status of a running sensor")
     p.add_argument("--url", help="sensor base URL (default: http://$SCOS_HOST:$SCOS_PORT)")

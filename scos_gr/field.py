@@ -64,12 +64,15 @@ def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSumm
 def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[list[Path], str]:
     """Run ``action_name`` once with the configured radio; return its metadata paths and a summary text."""
     from scos_gr.calibration import load_calibration
-    from scos_gr.flowgraphs.catalogue import load_catalogue
+    from scos_gr.flowgraphs.catalogue import catalogue_for
     from scos_gr.flowgraphs.runner import ActionError, run_action  # GNU Radio is imported only here
 
-    action = load_catalogue(settings.actions_file).get(action_name)
+    catalogue = catalogue_for(settings)
+    action = catalogue.get(action_name)
     if action is None:
-        raise ActionError(f"unknown action {action_name!r} (not in the catalogue {settings.actions_file})")
+        reason = catalogue.unavailable.get(action_name) or catalogue.file_problem
+        raise ActionError(f"action {action_name!r} is unavailable: {reason}" if reason
+                          else f"unknown action {action_name!r} (not in the catalogue {settings.actions_file})")
     basename = f"{action_name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     context = TaskContext(sensor={"id": settings.sensor_id}, schedule=ScheduleInfo(name="field-check"),
                           radio=settings.radio)

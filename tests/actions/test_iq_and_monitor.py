@@ -69,10 +69,10 @@ def test_monitor_radio_passes_on_a_healthy_radio_and_records_nothing(run, tmp_pa
 def test_monitor_radio_thresholds_are_catalogue_parameters(tmp_path):
     from dataclasses import replace
 
-    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
+    from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, check_catalogue
 
-    action = load_catalogue(DEFAULT_CATALOGUE)["monitor_radio"]
-    assert {k: action.parameters[k] for k in ("min_dbm", "max_dbm", "min_rate_ratio")} == {
+    action = check_catalogue(DEFAULT_CATALOGUE, tmp_path / "cache").get("monitor_radio")
+    assert {k: action.effective_parameters[k] for k in ("min_dbm", "max_dbm", "min_rate_ratio")} == {
         "min_dbm": -100.0, "max_dbm": 0.0, "min_rate_ratio": 0.9}
     strict = replace(action, parameters={**action.parameters, "max_dbm": -45.0, "num_samples": 200_000})
     with pytest.raises(RadioFailure, match=r"input level -40\.0 dBm outside \[-100, -45\] dBm"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 SCOS_GR = Path(sys.executable).with_name("scos-gr")
-COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status"]
+COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status", "check"]
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -119,3 +119,13 @@ def test_acquire_with_a_malformed_catalogue_prints_the_error_not_a_traceback(tmp
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and reason in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_check_prints_each_action_and_each_problem_and_fails_when_there_is_one(tmp_path):
+    good = run("check", "--data-dir", str(tmp_path / "data"))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "ok       acquire700c: Single-frequency FFT power detection at 751 MHz" in good.stdout
+    (tmp_path / "actions.yml").write_text("actions:\n  fm: {summary: x, flowgraph: fm.grc}\n  note: {kind: log}\n")
+    bad = run("check", "--actions", str(tmp_path / "actions.yml"), "--data-dir", str(tmp_path / "data"))
+    assert bad.returncode == 1
+    assert "ok       note" in bad.stdout and "PROBLEM" in bad.stdout and "'fm.grc' not found" in bad.stdout

@@ -42,3 +42,24 @@ def write_stock_flowgraph(path: Path, fg_id: str, *, num_items: str = "1000", th
     }
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+def write_crashing_flowgraph(path: Path, fg_id: str, message: str) -> Path:
+    """A stock flowgraph whose Embedded Python Block writes ``message`` to stderr (fd 2, as C++
+    blocks, drivers and Qt do) and aborts the process, as a crashing driver would."""
+    write_stock_flowgraph(path, fg_id)
+    document = yaml.safe_load(path.read_text())
+    line = (message + "\n").encode()
+    source = (
+        "import os\n\nimport numpy as np\nfrom gnuradio import gr\n\n\n"
+        "class blk(gr.sync_block):\n"
+        "    def __init__(self):\n"
+        "        gr.sync_block.__init__(self, name='crasher', in_sig=[np.complex64], out_sig=None)\n\n"
+        "    def work(self, input_items, output_items):\n"
+        f"        os.write(2, {line!r})\n"
+        "        os.abort()\n"
+    )
+    document["blocks"].append(_block("crasher", "epy_block", _source_code=source))
+    document["connections"].append(["hd", "0", "crasher", "0"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from scos_gr import store
 from scos_gr.config import load_settings
 from scos_gr.scheduler.service import Scheduler, SchedulerLockError
-from tests.flowgraphs.grc_factory import write_stock_flowgraph
+from tests.flowgraphs.grc_factory import write_crashing_flowgraph, write_stock_flowgraph
 from tests.scheduler.procs import alive, worker_pids
 
 
@@ -128,6 +129,26 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
         assert entry.next_task_id == 4 and entry.next_task_time is None and not entry.is_active
 
 
+def test_runs_that_come_due_while_the_sensor_starts_are_run_not_compressed(make_settings):
+    # opening the radio takes 4 s at warm-up, so the entry's three runs (+1, +2, +3 s) all come
+    # due while the scheduler is starting: each must run, in order, once it is ready
+    settings = make_settings(SCOS_RADIO="sim,open_delay=4")
+    scheduler = Scheduler(settings)
+    start = math.ceil(scheduler.started) + 1
+    add_entry("early", action="logger", start=start, interval=1, stop=start + 3)
+    thread = threading.Thread(target=scheduler.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(finished("early", 3), 60)
+    finally:
+        scheduler.stop()
+        thread.join(30)
+    tasks = tasks_of("early")
+    assert [(t.task_id, t.scheduled_time, t.status) for t in tasks] == \
+        [(i, start + i - 1, store.TASK_SUCCESS) for i in (1, 2, 3)]
+    assert scheduler.kept[1] >= start + 2  # the radio's open delay did hold the start-up back
+
+
 def test_a_radio_failure_fails_only_its_task_and_leaves_no_file(make_settings):
     settings = make_settings(SCOS_RADIO="sim,fail_every=2")
     with Running(settings):
@@ -196,6 +217,26 @@ def test_a_worker_killed_mid_task_fails_that_task_and_the_next_task_succeeds(mak
     assert victim.status == "failure" and "crashed" in victim.detail and "signal 9" in victim.detail
     assert after.status == "success", after.detail
     assert second_pid not in (None, first_pid) and scheduler.worker.starts == 2
+
+
+def test_a_worker_that_dies_in_a_task_leaves_its_last_stderr_lines_in_the_detail(make_settings, tmp_path):
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    write_crashing_flowgraph(folder / "crash.grc", "crash_fg", "usb driver: device fell off the bus")
+    write_stock_flowgraph(folder / "quick.grc", "quick_fg", num_items="1000")
+    (folder / "actions.yml").write_text("actions:\n"
+                                        "  crash: {summary: crash, flowgraph: crash.grc, records: false}\n"
+                                        "  quick: {summary: quick, flowgraph: quick.grc, records: false}\n")
+    settings = make_settings(SCOS_ACTIONS=str(folder / "actions.yml"))
+    with Running(settings):
+        now = int(time.time())
+        add_entry("doomed", action="crash", start=now + 1)
+        add_entry("after", action="quick", start=now + 2)
+        assert wait_until(finished("after", 1), 60)
+    [doomed], [after] = tasks_of("doomed"), tasks_of("after")
+    assert doomed.status == "failure" and "signal 6" in doomed.detail, doomed.detail
+    assert "last words on stderr: " in doomed.detail and "usb driver: device fell off the bus" in doomed.detail
+    assert after.status == "success", after.detail
 
 
 def test_a_hung_worker_is_killed_its_task_fails_and_the_next_task_succeeds(make_settings, stock_catalogue):
