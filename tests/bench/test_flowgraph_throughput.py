@@ -15,16 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_short_run_prints_every_figure_and_the_ratio_line():
-    env = dict(os.environ, SCOS_BENCH_SAMPLES="3e6", SCOS_BENCH_ROUNDS="1")
+    env = dict(os.environ, SCOS_BENCH_SAMPLES="3e6", SCOS_BENCH_ROUNDS="1", SCOS_BENCH_NUMPY_SAMPLES="1e6")
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "flowgraph_throughput.py")], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
-    last = re.fullmatch(r"ratio=(\d+\.\d{3}) msps=(\d+\.\d) baseline_msps=(\d+\.\d)", lines[-1])
+    last = re.fullmatch(r"ratio=(\d+\.\d{3}) msps=(\d+\.\d) baseline_msps=(\d+\.\d) "
+                        r"reader_ratio=(\d+\.\d{3}) numpy_ratio=(\d+\.\d)", lines[-1])
     assert last, lines[-1]
-    ratio, msps, base = (float(g) for g in last.groups())
-    assert msps > 0 and base > 0 and abs(ratio - msps / base) < 0.002
+    ratio, msps, base, reader, numpy_ratio = (float(g) for g in last.groups())
+    assert msps > 0 and base > 0 and abs(ratio - msps / base) < 0.002 and reader > 0 and numpy_ratio > 0
     text = "\n".join(lines)
     for figure in ("ceiling, the chain ending in a stock C++ block", "ceiling, the chain ending in a Python block",
-                   "ns CPU per sample (detector and sink:", "sim_source alone"):
+                   "ns CPU per sample (detector and sink:", "sim_source alone", "the numpy way"):
         assert figure in text, figure
