@@ -313,7 +313,10 @@ class Scheduler:
                 task_id=task_id,
                 schedule=ScheduleInfo(name=entry.name, start=entry.start, stop=entry.stop, interval=entry.interval,
                                       priority=entry.priority),
-                sensor={"id": self.settings.sensor_id},
+                # the definition checked at start-up (config.check_startup), read once: its
+                # location, id and hash go into every recording, with the classification
+                sensor=self.settings.sensor_definition,
+                classification=self.settings.classification.strip(),
                 radio=self.settings.radio,
             )
         return task, context

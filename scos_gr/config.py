@@ -3,13 +3,27 @@
 Every setting has a documented default so that `scos-gr serve` with no environment runs the
 embedded default: the simulated radio, SQLite in ./data, listening on 127.0.0.1:8000.
 The README's configuration table mirrors ``VARIABLES`` below.
+
+What a file holds is read when first needed (:attr:`Settings.sensor_definition`) and checked as
+a whole at start-up by :func:`check_startup`, so a typo in the sensor definition stops
+`scos-gr serve` with a sentence naming the file and the key, not a field missing from months of
+recordings.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
+
+from scos_gr.errors import ConfigError
+from scos_gr.sensor_definition import SensorDefinition, default_sensor_definition, load_sensor_definition
+
+#: the sensor id when neither SCOS_SENSOR_ID nor a sensor definition names one
+DEFAULT_SENSOR_ID = "scos-gr"
+#: ntia-core:classification when SCOS_CLASSIFICATION is not set
+DEFAULT_CLASSIFICATION = "UNCLASSIFIED"
 
 #: (variable, default, meaning) -- the single source for the README's configuration table.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
@@ -22,7 +36,9 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_CALIBRATION_FILE", "(none)", "YAML calibration file (gain correction, noise figure over frequency)"),
     ("SCOS_TASK_TIMEOUT", "60", "seconds a task may run before it is stopped and recorded as failed"),
     ("SCOS_LOG_LEVEL", "INFO", "Python logging level"),
-    ("SCOS_SENSOR_ID", "scos-gr", "sensor id written into every recording's sensor definition"),
+    ("SCOS_SENSOR_ID", "scos-gr", "the sensor's id (sensor_spec.id) when there is no sensor definition file; with one, the file's sensor_spec.id is the id, and SCOS_SENSOR_ID, if set, must equal it"),
+    ("SCOS_SENSOR_DEFINITION", "(none)", "YAML or JSON sensor definition (sensor_spec, antenna, signal_analyzer, preselector, computer_spec, mobile, environment, location; deploy/sensor_definition.example.yml documents every key), checked at start-up and copied into every recording with its sensor_sha512"),
+    ("SCOS_CLASSIFICATION", "UNCLASSIFIED", "classification marking written into every recording (ntia-core:classification)"),
 )
 
 
@@ -49,7 +65,28 @@ class Settings:
     actions_file: Path = field(default_factory=shipped_catalogue)
     task_timeout_s: float = 60.0
     log_level: str = "INFO"
-    sensor_id: str = "scos-gr"
+    sensor_id: str = DEFAULT_SENSOR_ID
+    #: whether SCOS_SENSOR_ID was set (then a sensor definition's id must equal it)
+    sensor_id_given: bool = field(default=False, compare=False)
+    sensor_definition_file: Path | None = None
+    classification: str = DEFAULT_CLASSIFICATION
+
+    @cached_property
+    def sensor_definition(self) -> SensorDefinition:
+        """The sensor definition: the file's (validated, read once), else only ``sensor_id``.
+
+        With a file, its ``sensor_spec.id`` is the sensor's id everywhere; a SCOS_SENSOR_ID that
+        names another is refused (two places disagreeing on one fact), with both values named.
+        Raises :class:`~scos_gr.sensor_definition.SensorDefinitionError` (a ConfigError).
+        """
+        if self.sensor_definition_file is None:
+            return default_sensor_definition(self.sensor_id)
+        definition = load_sensor_definition(self.sensor_definition_file)
+        if self.sensor_id_given and self.sensor_id != definition.sensor_id:
+            raise ConfigError(
+                f"SCOS_SENSOR_ID is {self.sensor_id!r} but {self.sensor_definition_file}: sensor_spec.id is "
+                f"{definition.sensor_id!r}; the definition names the sensor: unset SCOS_SENSOR_ID or make them equal")
+        return definition
 
     @property
     def acquisitions_dir(self) -> Path:
@@ -63,6 +100,8 @@ class Settings:
 
     def with_overrides(self, **changes) -> "Settings":
         """A copy with some fields changed (command-line flags win over the environment)."""
+        if "sensor_id" in changes:
+            changes.setdefault("sensor_id_given", True)
         if "data_dir" in changes and "database_url" not in changes and self.database_url == default_database_url(self.data_dir):
             changes["database_url"] = default_database_url(Path(changes["data_dir"]))
         return replace(self, **changes)
@@ -72,11 +111,24 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(Path(data_dir) / 'scos.db').resolve()}"
 
 
+def check_startup(settings: Settings) -> SensorDefinition:
+    """What `scos-gr serve` and `scos-gr scheduler` check before they start: the sensor
+    definition (file and key named), its id against SCOS_SENSOR_ID, the classification marking.
+    Raises ConfigError; returns the definition."""
+    marking = settings.classification
+    if not marking.strip():
+        raise ConfigError("SCOS_CLASSIFICATION is empty: leave it unset for UNCLASSIFIED, or give the marking")
+    if not marking.isprintable():
+        raise ConfigError(f"SCOS_CLASSIFICATION {marking!r}: a marking is one line of printable text")
+    return settings.sensor_definition
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: ``os.environ``), applying the defaults."""
     env = os.environ if env is None else env
     data_dir = Path(env.get("SCOS_DATA_DIR", "./data")).resolve()
     calibration = env.get("SCOS_CALIBRATION_FILE")
+    definition = env.get("SCOS_SENSOR_DEFINITION")
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or default_database_url(data_dir),
@@ -87,5 +139,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actions_file=Path(env["SCOS_ACTIONS"]).resolve() if env.get("SCOS_ACTIONS") else shipped_catalogue(),
         task_timeout_s=float(env.get("SCOS_TASK_TIMEOUT", "60")),
         log_level=env.get("SCOS_LOG_LEVEL", "INFO").upper(),
-        sensor_id=env.get("SCOS_SENSOR_ID", "scos-gr"),
+        sensor_id=env.get("SCOS_SENSOR_ID", DEFAULT_SENSOR_ID),
+        sensor_id_given="SCOS_SENSOR_ID" in env,
+        sensor_definition_file=Path(definition).resolve() if definition else None,
+        classification=env.get("SCOS_CLASSIFICATION", DEFAULT_CLASSIFICATION),
     )

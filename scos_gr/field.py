@@ -21,7 +21,7 @@ import numpy as np
 from scos_gr.config import Settings
 from scos_gr.errors import ScosGrError
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
-from scos_gr.sigmf_out.spectra import read_detector_spectra
+from scos_gr.sigmf_out.spectra import DetectorSpectra, read_detector_spectra
 
 #: bins either side of the peak summed for the integrated peak power (the tone's window leakage)
 PEAK_HALF_WIDTH_BINS = 5
@@ -42,10 +42,16 @@ class SpectrumSummary:
 
 
 def summarize_detection(meta_path: Path, detector: str = "mean") -> SpectrumSummary:
-    """Peak and noise floor of one detector spectrum of a detection recording."""
+    """Peak and noise floor of one detector spectrum of a detection recording (its first capture)."""
     recording = read_detector_spectra(meta_path)
     if detector not in recording.spectra:
-        raise ValueError(f"{Path(meta_path).name}: no {detector!r} detector annotation")
+        raise ValueError(f"{Path(meta_path).name}: no {detector!r} detector spectrum")
+    return summarize_spectra(recording, detector)
+
+
+def summarize_spectra(recording: DetectorSpectra, detector: str = "mean") -> SpectrumSummary:
+    """Peak (integrated over +-PEAK_HALF_WIDTH_BINS) and noise floor (the median bin) of one
+    detector spectrum of one capture."""
     spectrum_dbm = recording.spectra[detector].astype(np.float64)
     count = len(spectrum_dbm)
     peak = int(np.argmax(spectrum_dbm))
@@ -74,8 +80,8 @@ def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[l
         raise ActionError(f"action {action_name!r} is unavailable: {reason}" if reason
                           else f"unknown action {action_name!r} (not in the catalogue {settings.actions_file})")
     basename = f"{action_name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    context = TaskContext(sensor={"id": settings.sensor_id}, schedule=ScheduleInfo(name="field-check"),
-                          radio=settings.radio)
+    context = TaskContext(sensor=settings.sensor_definition, classification=settings.classification.strip(),
+                          schedule=ScheduleInfo(name="field-check"), radio=settings.radio)
     result = run_action(
         action,
         radio=settings.radio,

@@ -9,8 +9,10 @@ Simulated radio options: ``fail_every=N`` (every Nth construction fails, for fai
 ``seed=S``, ``noise_dbm=X`` (``none`` for no noise), ``tones=OFFSET_HZ:DBM/...`` (offsets from
 the tuned frequency), ``band=F_HZ:DBM/...`` (absolute frequencies), ``throttle=1`` (real-time
 pacing), ``retune_garbage=K`` (K samples of 0 dBm noise after each retune; radios that retune
-while running only), ``open_delay=S`` (opening the radio takes S seconds, as some devices'
-firmware load does: for testing a slow start).
+while running only), ``full_scale=V`` (the ADC's full scale in volts, per I and Q component,
+default :data:`SIM_FULL_SCALE`: samples are clipped there, as an ADC clips, and count as an
+overload), ``open_delay=S`` (opening the radio takes S seconds, as some devices' firmware load
+does: for testing a slow start).
 """
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ from scos_gr.errors import RadioError
 
 #: Frequency range the simulated radio claims (Hz).
 SIM_FREQUENCY_RANGE = (1.0e6, 6.0e9)
+
+#: The simulated radio's default full scale (volts per I/Q component): the +-1.0 of gr-osmosdr's
+#: normalised samples. A tone reaches it at +13 dBm (1 V peak across 50 ohm).
+SIM_FULL_SCALE = 1.0
 
 
 def parse_args(args: str) -> dict[str, str]:
@@ -54,7 +60,7 @@ def parse_tones(text: str) -> list[tuple[float, float]]:
 
 #: Every option a ``sim`` radio string may carry (the survey's retunable sim takes the same).
 SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle",
-               "open_delay")
+               "full_scale", "open_delay")
 
 
 def band_tones(band: Sequence[tuple[float, float]], samp_rate: float, center_freq: float) -> list[tuple[float, float]]:
@@ -90,6 +96,10 @@ def sim_options(args: str) -> dict[str, Any]:
                 raise ValueError(f"open_delay must be 0..3600 s, not {parsed['open_delay']}")
         if "throttle" in parsed:
             options["throttle"] = parsed["throttle"].lower() in ("1", "true", "yes", "on", "")
+        if "full_scale" in parsed:
+            options["full_scale"] = float(parsed["full_scale"])
+            if not options["full_scale"] > 0:
+                raise ValueError(f"full_scale must be > 0 volts, not {parsed['full_scale']}")
     except ValueError as exc:
         raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
     unknown = set(parsed) - set(SIM_OPTIONS)

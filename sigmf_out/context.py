@@ -6,16 +6,26 @@ text of its ``metadata_json`` Parameter (GRC Parameters are strings, numbers or 
 read it back with :meth:`TaskContext.from_json` and give it to the metadata builders. One shape
 end to end: an unknown key or a value of the wrong type is an error that names it, never a
 silently empty field in a recording. A flowgraph run by hand (GRC, ``python flowgraph.py``)
-keeps the default ``{}``: a recording with no task, schedule or calibration information.
+keeps the default ``{}``: a recording with no task, schedule, sensor or calibration information
+(classified ``UNCLASSIFIED``).
+
+The sensor travels as its definition (the ``SCOS_SENSOR_DEFINITION`` document, location
+included) and is validated again on arrival with :func:`scos_gr.sensor_definition.parse_sensor_definition`,
+so a recording's ``ntia-sensor:sensor``, ``sensor_sha512`` and ``core:geolocation`` are the
+definition the sensor started with.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from scos_gr.errors import RecordingError
+from scos_gr.sensor_definition import SensorDefinition, SensorDefinitionError, parse_sensor_definition
+
+#: ``ntia-core:classification`` of a recording whose task says none (``SCOS_CLASSIFICATION``'s default)
+DEFAULT_CLASSIFICATION = "UNCLASSIFIED"
 
 
 class ContextError(RecordingError, ValueError):
@@ -47,7 +57,9 @@ class TaskContext:
     """Everything a recording's metadata says about its task beyond the signal itself.
 
     - ``action``, ``schedule``, ``task_id``: which action ran, for which entry, as which task;
-    - ``sensor``: the sensor definition (``ntia-sensor:sensor``; at least ``id``);
+    - ``sensor``: the sensor definition (``ntia-sensor:sensor`` with its ``sensor_sha512``, and
+      its location as ``core:geolocation``); None says nothing of the sensor;
+    - ``classification``: ``ntia-core:classification`` (``SCOS_CLASSIFICATION``);
     - ``radio``: the radio string the task used (``SCOS_RADIO``);
     - ``calibration``: the calibration values applied at the action's frequency
       (:meth:`scos_gr.calibration.Calibration.at`), None when uncalibrated.
@@ -56,13 +68,29 @@ class TaskContext:
     action: ActionInfo | None = None
     schedule: ScheduleInfo | None = None
     task_id: int | None = None
-    sensor: Mapping[str, Any] = field(default_factory=dict)
+    sensor: SensorDefinition | None = None
+    classification: str = DEFAULT_CLASSIFICATION
     radio: str = ""
     calibration: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if self.sensor is not None and not isinstance(self.sensor, SensorDefinition):
+            raise ContextError(f"TaskContext.sensor: expected a SensorDefinition, got {type(self.sensor).__name__}")
+        if not isinstance(self.classification, str) or not self.classification.strip():
+            raise ContextError(f"TaskContext.classification: expected a non-empty string, got {self.classification!r}")
+
     def to_json(self) -> str:
         """The JSON text for a flowgraph's ``metadata_json`` Parameter."""
-        return json.dumps(dataclasses.asdict(self), separators=(",", ":"), allow_nan=False)
+        values = {
+            "action": None if self.action is None else dataclasses.asdict(self.action),
+            "schedule": None if self.schedule is None else dataclasses.asdict(self.schedule),
+            "task_id": self.task_id,
+            "sensor": None if self.sensor is None else dict(self.sensor.document),
+            "classification": self.classification,
+            "radio": self.radio,
+            "calibration": None if self.calibration is None else dict(self.calibration),
+        }
+        return json.dumps(values, separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str | bytes | Mapping[str, Any] | None) -> "TaskContext":
@@ -84,13 +112,23 @@ class TaskContext:
                 action=_nested(ActionInfo, values.get("action"), "action"),
                 schedule=_nested(ScheduleInfo, values.get("schedule"), "schedule"),
                 task_id=_optional(int, values.get("task_id"), "task_id"),
-                sensor=_mapping(values.get("sensor", {}), "sensor"),
+                sensor=_sensor(values.get("sensor")),
+                classification=_typed(str, values.get("classification", DEFAULT_CLASSIFICATION), "classification"),
                 radio=_typed(str, values.get("radio", ""), "radio"),
                 calibration=None if values.get("calibration") is None
                 else _mapping(values["calibration"], "calibration"),
             )
         except TypeError as exc:
             raise ContextError(f"metadata_json: {exc}") from None
+
+
+def _sensor(value: Any) -> SensorDefinition | None:
+    if value is None:
+        return None
+    try:
+        return parse_sensor_definition(_mapping(value, "sensor"), source="metadata_json.sensor")
+    except SensorDefinitionError as exc:
+        raise ContextError(str(exc)) from None
 
 
 def _check_keys(kind: type, values: Mapping[str, Any], where: str) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "FrequencyAxis",
     "NtiaMetadataError",
     "action",
+    "applied_calibration",
     "capture_segment",
     "classification",
     "datetime_utc",
@@ -451,14 +452,24 @@ def sensor_calibration(calibration: Calibration, frequency: float | None, *, tem
     measurement. ``temperature`` (degrees C) and ``enbw`` (Hz) are recorded when known."""
     if calibration is UNCALIBRATED:
         return None
-    values = calibration.at(frequency)
+    return applied_calibration(calibration.at(frequency), temperature=temperature, enbw=enbw)
+
+
+def applied_calibration(values: Mapping[str, Any], *, temperature: float | None = None,
+                        enbw: float | None = None) -> dict[str, Any] | None:
+    """``ntia-sensor:sensor_calibration`` from the values a calibration gave at one frequency
+    (:meth:`scos_gr.calibration.Calibration.at`: what the task context carries). None when they
+    are the uncalibrated sensor's."""
+    if dict(values) == UNCALIBRATED.at(values.get("frequency")):
+        return None
     result: dict[str, Any] = {}
-    if calibration.calibration_datetime:
+    when = values.get("calibration_datetime")
+    if when:
         try:
-            result["datetime"] = datetime_utc(calibration.calibration_datetime)
+            result["datetime"] = datetime_utc(when)
         except NtiaMetadataError:
-            raise NtiaMetadataError(f"{calibration.source}: calibration_datetime: not an ISO 8601 time: "
-                                    f"{calibration.calibration_datetime!r}") from None
+            raise NtiaMetadataError(f"{values.get('source')}: calibration_datetime: not an ISO 8601 time: "
+                                    f"{when!r}") from None
     result["gain"] = _finite(values["gain_db"], "calibration gain")
     if values.get("noise_figure_db") is not None:
         result["noise_figure"] = _finite(values["noise_figure_db"], "calibration noise figure")
@@ -497,12 +508,15 @@ class CaptureFacts:
 
 
 def capture_segment(facts: CaptureFacts, calibration: Calibration | None = None,
-                    calibration_frequency: float | None = None) -> dict[str, Any]:
+                    calibration_frequency: float | None = None, *,
+                    applied: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A SigMF capture segment with the ntia-sensor per-capture fields and scos-gr's counts.
 
     ``calibration_frequency``: where the calibration applied to this capture's data was read
     (default: the capture's own frequency; a survey that corrects every step by the value at the
-    band centre passes the band centre, so the recording says what was applied).
+    band centre passes the band centre, so the recording says what was applied). ``applied``:
+    the ``sensor_calibration`` object itself, when the caller has the values already
+    (:func:`applied_calibration`), instead of ``calibration``.
     """
     if not isinstance(facts.overload, bool):
         raise NtiaMetadataError(f"overload: expected true or false, got {facts.overload!r}")
@@ -520,8 +534,8 @@ def capture_segment(facts: CaptureFacts, calibration: Calibration | None = None,
     if calibration is not None:
         where = facts.frequency if calibration_frequency is None else calibration_frequency
         applied = sensor_calibration(calibration, where)
-        if applied is not None:
-            segment["ntia-sensor:sensor_calibration"] = applied
+    if applied is not None:
+        segment["ntia-sensor:sensor_calibration"] = dict(applied)
     segment["scos-gr:dropped_samples"] = dropped
     segment["scos-gr:overflows"] = _count(facts.overflows, "overflows")
     if facts.overload_samples is not None:

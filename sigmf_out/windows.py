@@ -17,11 +17,11 @@ import numpy as np
 
 from scos_gr.errors import RecordingError
 
-#: accepted spellings -> canonical window name (the name written into the metadata)
 class UnknownWindow(RecordingError, ValueError):
     """A window name this table does not know (its ENBW could not be recorded right)."""
 
 
+#: accepted spellings -> canonical window name (the name written into the metadata)
 _ALIASES = {
     "blackman": "blackman",
     "hann": "hann",
@@ -48,6 +48,11 @@ _NUMPY = {
     "bartlett": np.bartlett,
     "rectangular": np.ones,
 }
+
+
+def known_windows() -> tuple[str, ...]:
+    """The canonical window names of this table, in order (the detector block's window options)."""
+    return tuple(dict.fromkeys(_ALIASES.values()))
 
 
 def canonical_window(name: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 from gnuradio import blocks, gr
 
 from gnuradio import scos
+from gnuradio.scos.monitor import radio_facts
 from scos_gr.errors import BlockError
 from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, Action, parse_catalogue
 from scos_gr.flowgraphs.runner import ActionError, run_action
@@ -93,10 +94,13 @@ def test_iq_sink_records_lost_samples_and_the_radio_start_time(tmp_path):
     x = (np.random.default_rng(4).standard_normal(n) * 0.01).astype(np.complex64)
     tags = [gr.tag_utils.python_to_tag((0, pmt.intern("rx_time"), _rx_time(1000.5))),
             gr.tag_utils.python_to_tag((8000, pmt.intern("rx_time"), _rx_time(1000.5 + (8000 + 3000) / fs)))]
+    x[[100, 15_000]] = 0.8 - 0.2j  # two samples at the radio's 0.5 V full scale
     tb = gr.top_block()
     src = blocks.vector_source_c(x.tolist(), False, 1, tags)
-    monitor = scos.rx_time_monitor(fs)
-    sink = scos.iq_sink(fs, 100e6, n, str(tmp_path), "lossy", json.dumps({"task_id": 9}))
+    radio = radio_facts(driver="osmosdr", args="rtl=0", frequency=100e6, sample_rate=fs, gain=25.0,
+                        frequency_low=24e6, frequency_high=1.766e9, full_scale=0.5)
+    monitor = scos.radio_monitor(fs, 0.5, radio)
+    sink = scos.iq_sink(n, str(tmp_path), "lossy", json.dumps({"task_id": 9}))
     tb.connect(src, monitor, sink)
     tb.run()
     assert [p.name for p in tmp_path.iterdir()] == [Path(sink.temp_path).name]  # nothing has the name yet
@@ -105,16 +109,30 @@ def test_iq_sink_records_lost_samples_and_the_radio_start_time(tmp_path):
     np.testing.assert_array_equal(np.fromfile(rec.data_path, dtype="<c8"), x)
     meta = json.loads(Path(rec.meta_path).read_text())
     assert meta["global"]["scos-gr:dropped_samples"] == 3000
-    assert meta["captures"][0]["core:datetime"].startswith("1970-01-01T00:16:40.5")
+    [capture] = meta["captures"]
+    assert capture["core:datetime"].startswith("1970-01-01T00:16:40.5")
+    assert (capture["core:frequency"], meta["global"]["core:sample_rate"]) == (100e6, fs)  # from the radio's tag
+    assert capture["ntia-sensor:sigan_settings"] == {"gain": 25.0}
+    assert capture["ntia-sensor:overload"] is True and capture["scos-gr:overload_samples"] == 2
+    assert capture["ntia-sensor:duration"] == round((n + 3000) / fs * 1000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lossy.sigmf-data", "lossy.sigmf-meta"]
 
 
 def test_iq_sink_with_fewer_samples_than_promised_refuses_to_finalize(tmp_path):
     tb = gr.top_block()
-    sink = scos.iq_sink(1e6, 100e6, 5000, str(tmp_path), "short", "{}")
+    sink = scos.iq_sink(5000, str(tmp_path), "short", "{}")
     tb.connect(blocks.vector_source_c([0j] * 4000, False), sink)
     tb.run()
     with pytest.raises(BlockError, match="4000 samples arrived, 5000 expected"):
+        sink.finalize()
+
+
+def test_iq_sink_refuses_a_stream_that_does_not_say_what_the_radio_knows(tmp_path):
+    tb = gr.top_block()
+    sink = scos.iq_sink(4000, str(tmp_path), "untagged", "{}")
+    tb.connect(blocks.vector_source_c([0j] * 4000, False), sink)
+    tb.run()
+    with pytest.raises(BlockError, match="no scos_radio tag"):
         sink.finalize()
 
 

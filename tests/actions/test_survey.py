@@ -116,8 +116,8 @@ def test_stepper_drops_exactly_the_settling_samples_and_forwards_losses_of_passe
     radio = _FakeTuner()
     tb = gr.top_block()
     src = blocks.vector_source_c(ramp.tolist(), False, 1, tags)
-    monitor = scos.rx_time_monitor(fs)
-    stepper = scos.survey_stepper(radio, [101e6, 102e6, 103e6], per_step, settle)
+    monitor = scos.radio_monitor(fs)
+    stepper = scos.survey_stepper(radio, [101e6, 102e6, 103e6], per_step, settle, {"driver": "fake"}, 1000.0)
     sink = blocks.vector_sink_c()
     tb.connect(src, monitor, stepper, sink)
     tb.run()
@@ -127,10 +127,19 @@ def test_stepper_drops_exactly_the_settling_samples_and_forwards_losses_of_passe
     tags = {pmt.symbol_to_string(t.key): [] for t in sink.tags()}
     for t in sink.tags():
         tags[pmt.symbol_to_string(t.key)].append((t.offset, pmt.to_python(t.value)))
-    assert [(o, v["frequency"], v["index"]) for o, v in tags["scos_step"]] == [
-        (0, 101e6, 0), (1000, 102e6, 1), (2000, 103e6, 2)]
+    assert [(o, v["frequency"], v["index"], v["steps"]) for o, v in tags["scos_step"]] == [
+        (0, 101e6, 0, 3), (1000, 102e6, 1, 3), (2000, 103e6, 2, 3)]
+    assert tags["scos_radio"] == [(0, {"driver": "fake"})]
     assert tags["scos_dropped"] == [(1000 + 1700 - 1600, {"dropped_samples": 50, "overflows": 1})]
-    assert set(tags) == {"scos_step", "scos_dropped"}  # rx_time offsets would be wrong after the cut: not passed
+    # the ramp's samples 1000..3999 reach the 1000 V full scale; those in the settling (1300..1599,
+    # 2600..2899) are not counted: each step counts exactly its own, from its first one on
+    per_step_count: dict[int, int] = {}
+    for offset, count in tags["scos_overload"]:
+        per_step_count[offset // per_step] = per_step_count.get(offset // per_step, 0) + count
+    assert per_step_count == {0: 300, 1: 1000, 2: 1000}
+    assert tags["scos_overload"][0][0] == 1000 - 300
+    # rx_time offsets would be wrong after the cut: not passed
+    assert set(tags) == {"scos_step", "scos_dropped", "scos_radio", "scos_overload"}
 
 
 def test_survey_through_an_osmosdr_device_retunes_it_per_step(tmp_path):
@@ -159,8 +168,19 @@ def test_the_survey_is_calibrated_at_the_band_centre(tmp_path):
     table = tmp_path / "cal.yml"
     table.write_text("points:\n  - {frequency: 600e6, gain_db: 10.0}\n  - {frequency: 904e6, gain_db: 2.0}\n")
     [rec] = survey(tmp_path, num_ffts=10, calibration=load_calibration(table)).recordings
-    calibration = json.loads(rec.meta_path.read_text())["global"]["scos-gr:calibration"]
-    assert calibration["frequency"] == 752e6 and calibration["gain_db"] == pytest.approx(6.0)
+    captures = json.loads(rec.meta_path.read_text())["captures"]
+    # every step carries the calibration applied to its data: the one at the band centre (752 MHz)
+    assert [c["ntia-sensor:sensor_calibration"]["gain"] for c in captures] == [pytest.approx(6.0)] * 9
     found, _ = found_tones(rec.meta_path)
     for (_, power), (_, got) in zip(TONES, found):
         assert got == pytest.approx(power - 6.0, abs=0.5)  # referred to the antenna: minus the 6 dB gain
+
+
+def test_a_tone_above_full_scale_overloads_only_the_steps_that_see_it(tmp_path):
+    """+15 dBm at 751 MHz peaks at 1.26 V, above the sim's 1 V full scale: only step 4
+    (745.5-761.0 MHz) sees it, so only its capture is overloaded and counts samples."""
+    [rec] = survey(tmp_path, radio="sim,band=751e6:15", num_ffts=10).recordings
+    captures = json.loads(rec.meta_path.read_text())["captures"]
+    assert [c["ntia-sensor:overload"] for c in captures] == [k == 4 for k in range(9)]
+    assert captures[4]["scos-gr:overload_samples"] > 0
+    assert all(c["scos-gr:overload_samples"] == 0 for k, c in enumerate(captures) if k != 4)

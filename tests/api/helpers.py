@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from scos_gr import store
-from scos_gr.sigmf_out.metadata import detection_metadata
+from scos_gr.sigmf_out.metadata import Capture, Radio, Spectra, detection_metadata
 from scos_gr.sigmf_out.writer import write_recording
 from scos_gr.sigmf_out.context import ActionInfo, ScheduleInfo, TaskContext
 
@@ -18,8 +18,9 @@ def add_acquisition(data_dir: Path, entry_name: str, task_id: int, fft_size: int
     folder = data_dir / "acquisitions" / entry_name
     spectra = np.linspace(-100, -40, len(DETECTORS) * fft_size, dtype=np.float32)
     metadata = detection_metadata(
-        fft_size=fft_size, num_ffts=10, sample_rate=15.36e6, center_frequency=751e6, window="blackman",
-        detectors=DETECTORS, capture_start=time.time(),
+        spectra=Spectra(fft_size=fft_size, num_ffts=10, window="blackman", detectors=tuple(DETECTORS)),
+        sample_rate=15.36e6, captures=[Capture(frequency=751e6, start=time.time(), samples=fft_size * 10)],
+        radio=Radio(driver="sim", args="sim"),
         context=TaskContext(task_id=task_id, schedule=ScheduleInfo(name=entry_name), action=ActionInfo(name="acquire700c")),
     )
     rec = write_recording(folder, f"{entry_name}_{task_id}", spectra, metadata)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from scos_gr import store
-from scos_gr.sigmf_out.metadata import iq_metadata
+from scos_gr.sigmf_out.metadata import Capture, Radio, iq_metadata
 from scos_gr.sigmf_out.writer import finalize_recording, temp_data_path
 from tests.live_server import LiveServer
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
@@ -52,8 +52,9 @@ def big(tmp_path_factory):
         tmp = temp_data_path(folder, "big_1")
         with open(tmp, "wb") as f:
             f.truncate(SIZE)
-        metadata = iq_metadata(sample_rate=15.36e6, center_frequency=751e6, capture_start=time.time(),
-                               num_samples=SIZE // 8, context=TaskContext(task_id=1, schedule=ScheduleInfo(name="big")))
+        metadata = iq_metadata(sample_rate=15.36e6, capture=Capture(frequency=751e6, start=time.time(), samples=SIZE // 8),
+                               radio=Radio(driver="sim", args="sim"),
+                               context=TaskContext(task_id=1, schedule=ScheduleInfo(name="big")))
         rec = finalize_recording(folder, "big_1", tmp, metadata)
         with store.database.connection_context():
             owner = store.User.get(store.User.name == "admin")

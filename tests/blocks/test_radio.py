@@ -1,4 +1,5 @@
-"""The simulated radio (signal, speed, failure injection) and overflow accounting."""
+"""The simulated radio (signal, speed, failure injection, full scale) and the radio monitor (what the
+radio knows as a tag, overloads, overflow accounting)."""
 from __future__ import annotations
 
 import math
@@ -95,7 +96,7 @@ def _rx_time(seconds: float) -> pmt.pmt_t:
     return pmt.make_tuple(pmt.from_uint64(whole), pmt.from_double(seconds - whole))
 
 
-def test_rx_time_monitor_counts_samples_lost_between_rx_time_tags():
+def test_radio_monitor_counts_samples_lost_between_rx_time_tags():
     fs = 1e6
     # 3000 samples delivered; the radio says 500 samples went missing after sample 1000 and
     # 250 more after sample 2000 (its clock jumped further than the samples it delivered).
@@ -104,7 +105,7 @@ def test_rx_time_monitor_counts_samples_lost_between_rx_time_tags():
             gr.tag_utils.python_to_tag((2000, pmt.intern("rx_time"), _rx_time(100.0 + 2750 / fs)))]
     tb = gr.top_block()
     src = blocks.vector_source_c(np.arange(3000, dtype=np.complex64).tolist(), False, 1, tags)
-    monitor = scos.rx_time_monitor(fs)
+    monitor = scos.radio_monitor(fs)
     sink = blocks.vector_sink_c()
     tb.connect(src, monitor, sink)
     tb.run()
@@ -112,3 +113,45 @@ def test_rx_time_monitor_counts_samples_lost_between_rx_time_tags():
     assert (monitor.dropped, monitor.overflows) == (750, 2)
     dropped = [(t.offset, pmt.to_python(t.value)) for t in sink.tags() if pmt.symbol_to_string(t.key) == "scos_dropped"]
     assert dropped == [(1000, {"dropped_samples": 500, "overflows": 1}), (2000, {"dropped_samples": 250, "overflows": 1})]
+
+
+def _tags(sink, key: str) -> list:
+    return [(t.offset, pmt.to_python(t.value)) for t in sink.tags() if pmt.symbol_to_string(t.key) == key]
+
+
+def test_the_radio_source_tags_what_the_radio_knows_on_the_first_sample_only():
+    tb = gr.top_block()
+    radio = scos.radio_source("sim,seed=2", 1e6, 100e6, 12.5)
+    sink = blocks.vector_sink_c()
+    tb.connect(radio, blocks.head(gr.sizeof_gr_complex, 200_000), sink)
+    tb.run()
+    [(offset, facts)] = _tags(sink, "scos_radio")
+    assert offset == 0
+    assert facts == {"driver": "sim", "args": "sim,seed=2", "frequency": 100e6, "sample_rate": 1e6, "gain": 12.5,
+                     "frequency_low": 1e6, "frequency_high": 6e9, "full_scale": 1.0}
+
+
+def test_the_monitor_counts_samples_at_full_scale_per_chunk_at_their_offsets():
+    x = np.zeros(5000, dtype=np.complex64)
+    x[[10, 20, 3000]] = 0.5 + 0.0j       # at full scale (I)
+    x[4000] = 0.1 - 0.7j                  # beyond it (Q)
+    x[4500] = 0.49 + 0.49j                # just below on both
+    tb = gr.top_block()
+    monitor = scos.radio_monitor(1e6, 0.5)
+    sink = blocks.vector_sink_c()
+    tb.connect(blocks.vector_source_c(x.tolist()), monitor, sink)
+    tb.run()
+    np.testing.assert_array_equal(np.array(sink.data()), x)  # passed through untouched
+    assert _tags(sink, "scos_overload") == [(10, 2), (3000, 1), (4000, 1)]
+    assert monitor.overload_samples == 4 and _tags(sink, "scos_radio") == []
+
+
+def test_the_sim_clips_at_its_full_scale_like_an_adc():
+    loud = _capture(scos.radio_source("sim,tones=1e5:15,noise_dbm=none", 1e6, 100e6), 100_000)  # 1.26 V peak
+    assert np.max(np.abs(loud.real)) == pytest.approx(1.0) and np.max(np.abs(loud.imag)) == pytest.approx(1.0)
+    low = _capture(scos.radio_source("sim,tones=1e5:15,noise_dbm=none,full_scale=2", 1e6, 100e6), 100_000)
+    assert _dbm(low) == pytest.approx(15.0, abs=1e-3)  # below a 2 V full scale: untouched
+    odd = _capture(scos.sim_source(1e6, 100e6, tones=[(1e6 / math.pi, 15.0)], noise_dbm=None), 100_000)
+    assert np.max(np.abs(odd.view(np.float32))) == pytest.approx(1.0)  # the sig_source path clips too
+    with pytest.raises(scos.RadioError, match="full_scale"):
+        scos.radio_source("sim,full_scale=0", 1e6, 100e6)

@@ -1,6 +1,7 @@
 """Operator workflows end to end: a calibration file, and an action added while the sensor runs."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,8 +37,9 @@ def test_a_plus_3_db_gain_in_the_calibration_file_moves_the_tone_by_minus_3_db(t
     calibrated, out = acquire_peak(tmp_path, "cal", {"SCOS_CALIBRATION_FILE": str(cal)})
     assert abs(plain - (-40.0)) <= 0.1
     assert abs((calibrated - plain) - (-3.0)) <= 0.01
-    meta = next((tmp_path / "cal").glob("*.sigmf-meta")).read_text()
-    assert '"gain_db": 3.0' in meta and '"noise_figure_db": 5.5' in meta
+    meta = json.loads(next((tmp_path / "cal").glob("*.sigmf-meta")).read_text())
+    assert meta["captures"][0]["ntia-sensor:sensor_calibration"] == {
+        "datetime": "2026-11-01T00:00:00.000000Z", "gain": 3.0, "noise_figure": 5.5, "reference": "antenna terminal"}
     with LiveServer(tmp_path / "srv", env={"SCOS_CALIBRATION_FILE": str(cal)}, scheduler=False) as server:
         sensor = server.get("/api/v1/capabilities/").json()["sensor_definition"]
         assert [p["gain_db"] for p in sensor["calibration"]["points"]] == [2.0, 4.0]
@@ -77,7 +79,14 @@ def test_an_action_added_to_the_catalogue_is_offered_and_runs_without_a_restart(
         assert len(mean) == 512 and abs(spectrum["frequencies_hz"][int(np.argmax(mean))] - 99e6) < 2.4e6 / 512
 
 
-def test_the_readme_configuration_table_lists_every_variable():
+def test_the_readme_configuration_table_is_the_variables_table():
+    """The README's table mirrors scos_gr.config.VARIABLES row for row: name, default, meaning."""
     readme = (ROOT / "README.md").read_text()
-    for name, default, _ in VARIABLES:
-        assert f"| `{name}` |" in readme, name
+    table = readme[readme.index("| variable | default | meaning |"):]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        name, default, meaning = (cell.strip() for cell in line.strip("|").split(" | "))
+        rows.append((name.strip("`"), default.strip("`"), meaning))
+    assert rows == list(VARIABLES)

@@ -15,7 +15,7 @@ import sigmf
 from sigmf.error import SigMFFileError
 
 from scos_gr.sigmf_out.archive import ArchiveError, ArchiveMember, ArchiveStream, recordings_in_archive
-from scos_gr.sigmf_out.metadata import detection_metadata
+from scos_gr.sigmf_out.metadata import Capture, Radio, Spectra, detection_metadata
 from scos_gr.sigmf_out.writer import write_recording
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 
@@ -23,9 +23,12 @@ DETECTORS = ["min", "max", "mean", "median", "sample"]
 
 
 def make_recording(directory, basename, fft_size=64, seed=0):
-    md = detection_metadata(fft_size=fft_size, num_ffts=10, sample_rate=1e6, center_frequency=751e6,
-                            window="blackman", detectors=DETECTORS, capture_start=1_795_000_000.0,
-                            context=TaskContext(task_id=seed, schedule=ScheduleInfo(name="e")))
+    md = detection_metadata(spectra=Spectra(fft_size=fft_size, num_ffts=10, window="blackman",
+                                            detectors=tuple(DETECTORS)),
+                            sample_rate=1e6, captures=[Capture(frequency=751e6, start=1_795_000_000.0,
+                                                               samples=fft_size * 10)],
+                            radio=Radio(driver="sim", args="sim"),
+                            context=TaskContext(task_id=seed + 1, schedule=ScheduleInfo(name="e")))
     data = np.random.default_rng(seed).normal(-80, 2, size=len(DETECTORS) * fft_size).astype(np.float32)
     rec = write_recording(directory, basename, data, md)
     return ArchiveMember(basename, rec.meta_path, rec.data_path), data

@@ -10,7 +10,7 @@ import pytest
 import sigmf
 
 from scos_gr.sigmf_out import writer
-from scos_gr.sigmf_out.metadata import detection_metadata, iq_metadata
+from scos_gr.sigmf_out.metadata import Capture, Radio, Spectra, detection_metadata, iq_metadata
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.writer import (
     Recording,
@@ -26,12 +26,11 @@ DETECTORS = ["min", "max", "mean", "median", "sample"]
 N = 64
 
 
-def metadata(**overrides):
-    kwargs = dict(fft_size=N, num_ffts=11, sample_rate=15.36e6, center_frequency=751e6, window="blackman",
-                  detectors=DETECTORS, capture_start=1_795_000_000.5, dropped_samples=0,
-                  context=TaskContext(task_id=1, schedule=ScheduleInfo(name="e")))
-    kwargs.update(overrides)
-    return detection_metadata(**kwargs)
+def metadata():
+    return detection_metadata(
+        spectra=Spectra(fft_size=N, num_ffts=11, window="blackman", detectors=tuple(DETECTORS)), sample_rate=15.36e6,
+        captures=[Capture(frequency=751e6, start=1_795_000_000.5, samples=N * 11)], radio=Radio("sim", "sim"),
+        context=TaskContext(task_id=1, schedule=ScheduleInfo(name="e")))
 
 
 def spectra(seed=0) -> np.ndarray:
@@ -80,7 +79,7 @@ def test_complex_data_is_not_silently_truncated_to_real(tmp_path):
 
 def test_iq_recording(tmp_path):
     iq = (np.arange(100) * (1 + 1j)).astype(np.complex64)
-    md = iq_metadata(sample_rate=1e6, center_frequency=1e8, capture_start=0.0, num_samples=100)
+    md = iq_metadata(sample_rate=1e6, capture=Capture(frequency=1e8, start=0.0, samples=100), radio=Radio("sim", "sim"))
     rec = write_recording(tmp_path, "iq_1", iq, md)
     assert rec.data_bytes == 800
     assert np.array_equal(sigmf.sigmffile.fromfile(str(rec.meta_path)).read_samples(), iq)

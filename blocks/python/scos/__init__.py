@@ -1,7 +1,9 @@
 """gnuradio.scos: the GNU Radio blocks of scos-gr (out-of-tree module of Python blocks).
 
 - :class:`radio_source`: the radio of every flowgraph (a gr-osmosdr device, or the simulated
-  radio :class:`sim_source`, module ``sim``; ``rx_time`` gaps -> lost samples, module ``rx_time``).
+  radio :class:`sim_source`, module ``sim``), followed by :class:`radio_monitor` (module
+  ``monitor``): what the radio knows as a ``scos_radio`` tag, samples at full scale, ``rx_time``
+  gaps -> lost samples.
 - :class:`power_stats`: min/max/mean/median/sample detectors over FFT frames, in dBm (the
   numerics in ``detectors``, whose two per-value loops are C, ``blocks/lib``, loaded with ctypes).
 - :class:`sigmf_sink`: writes the detector spectra as a SigMF recording via ``scos_gr.sigmf_out``.
@@ -16,16 +18,16 @@ from scos_gr.errors import RadioError
 
 from .detectors import DETECTORS
 from .iq_sink import iq_sink
+from .monitor import OVERLOAD_TAG, RADIO_TAG, radio_monitor
 from .power_stats import CAPTURE_TAG, power_stats
 from .radio import radio_info, radio_source
 from .radio_health import radio_health
-from .rx_time import rx_time_monitor
 from .sigmf_sink import sigmf_sink
 from .sim import reset_failure_counters, retunable_sim, sim_source
 from .survey import step_frequencies, survey_sink, survey_source, survey_stepper
 from .task_block import RecordingBlock, TaskBlock, collect_task_blocks
 
-__all__ = ["RadioError", "radio_info", "radio_source", "reset_failure_counters", "rx_time_monitor",
+__all__ = ["RadioError", "radio_info", "radio_source", "radio_monitor", "reset_failure_counters",
            "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "survey_source", "survey_sink",
            "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG",
-           "TaskBlock", "RecordingBlock", "collect_task_blocks"]
+           "RADIO_TAG", "OVERLOAD_TAG", "TaskBlock", "RecordingBlock", "collect_task_blocks"]

@@ -3,8 +3,11 @@
 ``radio_source(args, ...)`` is what every detection flowgraph uses: ``args`` starting with
 ``sim`` builds the simulated radio (:mod:`.sim`; options in :mod:`scos_gr.radio_args`),
 anything else is a gr-osmosdr device string (``rtl=0``, ``hackrf=0``, ``uhd``,
-``file=/path.cf32,rate=...``), followed by an :class:`~.rx_time.rx_time_monitor` that turns the
-device's ``rx_time`` gaps into ``scos_dropped`` tags.
+``file=/path.cf32,rate=...``). Either is followed by a :class:`~.monitor.radio_monitor`, which
+tags the first sample ``scos_radio`` with what the radio knows (frequency, sample rate, gain
+setting, driver, device string, tuning range, full scale: the blocks downstream read these
+facts from the stream), counts samples at full scale (``scos_overload``) and turns the device's
+``rx_time`` gaps into ``scos_dropped`` tags.
 
 One ``SCOS_RADIO`` serves every action: ``band=F_HZ:DBM/...`` places tones at absolute
 frequencies (the survey's retunable sim moves them as it retunes; a fixed-frequency flowgraph
@@ -22,7 +25,7 @@ from gnuradio import gr
 from scos_gr.errors import RadioError
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, is_sim, parse_args, sim_options
 
-from .rx_time import rx_time_monitor
+from .monitor import OSMOSDR_FULL_SCALE, radio_facts, radio_monitor
 from .sim import SOURCE_BUFFER_ITEMS, build_sim_source
 
 
@@ -30,8 +33,9 @@ class radio_source(gr.hier_block2):
     """The radio of a detection flowgraph: the simulated radio or a gr-osmosdr device.
 
     ``args``: ``sim[,fail_every=N][,seed=S][,noise_dbm=X][,tones=F:P/F:P...][,band=F:P/...]
-    [,throttle=1]`` or a gr-osmosdr device string. Opening, tuning or setting the rate failing
-    raises :class:`RadioError` with the device string and the reason.
+    [,throttle=1][,full_scale=V]`` or a gr-osmosdr device string. Opening, tuning or setting the
+    rate failing raises :class:`RadioError` with the device string and the reason. ``facts`` is
+    the ``scos_radio`` tag's value.
     """
 
     def __init__(self, args: str = "sim", samp_rate: float = 15.36e6, center_freq: float = 751e6, gain: float = 0.0):
@@ -42,13 +46,30 @@ class radio_source(gr.hier_block2):
         if is_sim(self.args):
             self.driver = "sim"
             self.source = build_sim_source(self.args, self.samp_rate, self.center_freq)
-            self.connect(self.source, self)
-            return
-        self.driver = "osmosdr"
-        self.source = open_osmosdr(self.args, self.samp_rate, self.center_freq, self.gain)
-        self.monitor = rx_time_monitor(self.samp_rate)
+            full_scale = self.source.full_scale
+            low, high = SIM_FREQUENCY_RANGE
+        else:
+            self.driver = "osmosdr"
+            self.source = open_osmosdr(self.args, self.samp_rate, self.center_freq, self.gain)
+            full_scale = OSMOSDR_FULL_SCALE
+            low, high = tuning_range(self.source)
+        self.facts = radio_facts(driver=self.driver, args=self.args, frequency=self.center_freq,
+                                 sample_rate=self.samp_rate, gain=self.gain, frequency_low=low, frequency_high=high,
+                                 full_scale=full_scale)
+        self.monitor = radio_monitor(self.samp_rate, full_scale, self.facts)
         self.monitor.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
         self.connect(self.source, self.monitor, self)
+
+
+def tuning_range(source: Any) -> tuple[float | None, float | None]:
+    """(lowest, highest) frequency an opened ``osmosdr.source`` tunes to; (None, None) if it
+    cannot say (a file device)."""
+    try:
+        ranges = source.get_freq_range(0)
+        low, high = float(ranges.start()), float(ranges.stop())
+    except Exception:
+        return None, None
+    return (low, high) if 0 < low <= high else (None, None)
 
 
 def osmosdr_args(args: str, samp_rate: float) -> str:

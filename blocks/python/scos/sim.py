@@ -6,6 +6,10 @@ retune while running (the survey), with tones at absolute frequencies that move 
 spectrum as it retunes. Both are built from a radio string ``sim[,option=value...]``, whose
 options :mod:`scos_gr.radio_args` parses (so the web process can read them without GNU Radio).
 
+Full scale: like an ADC, the simulated radio clips each of I and Q at ``full_scale`` volts
+(default ``SIM_FULL_SCALE``, 1 V: a tone reaches it at +13 dBm), so a signal above it is
+distorted and the radio monitor counts the samples at full scale as an overload.
+
 Failure injection: ``sim,fail_every=N`` makes every Nth *construction* of a radio with those
 exact args in this process raise :class:`RadioError` (the counter lives in this module, so it
 counts per worker process; :func:`reset_failure_counters` restarts it, for tests).
@@ -25,7 +29,7 @@ import numpy as np
 from gnuradio import blocks, gr
 
 from scos_gr.errors import RadioError
-from scos_gr.radio_args import SIM_FREQUENCY_RANGE, band_tones, sim_options
+from scos_gr.radio_args import SIM_FREQUENCY_RANGE, SIM_FULL_SCALE, band_tones, sim_options
 
 from .units import dbm_to_volts_rms
 
@@ -76,8 +80,9 @@ def _periodic_length(freqs: Iterable[float], samp_rate: float, min_len: int, max
 
 
 def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
-                seed: int, length: int, periodic_tones: bool = True) -> np.ndarray:
-    """One period of the simulated signal (complex64 volts): tones (if periodic) plus noise.
+                seed: int, length: int, periodic_tones: bool = True, full_scale: float | None = None) -> np.ndarray:
+    """One period of the simulated signal (complex64 volts): tones (if periodic) plus noise,
+    I and Q clipped at +-``full_scale`` (None: not clipped).
 
     Noise: complex white Gaussian of total power ``noise_dbm`` over the sample rate (each of I
     and Q carries half the power), from numpy's PCG64 seeded with ``seed``.
@@ -92,14 +97,32 @@ def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_db
         n = np.arange(length, dtype=np.float64)
         for offset, power in tones:
             out += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / samp_rate) * n)
-    return out.astype(np.complex64)
+    return clip_complex(out, full_scale).astype(np.complex64)
+
+
+def clip_complex(samples: np.ndarray, full_scale: float | None) -> np.ndarray:
+    """``samples`` with I and Q each limited to +-``full_scale`` (in place), as an ADC clips."""
+    if full_scale is not None:
+        np.clip(samples.real, -full_scale, full_scale, out=samples.real)
+        np.clip(samples.imag, -full_scale, full_scale, out=samples.imag)
+    return samples
+
+
+def may_reach(full_scale: float | None, tones: Sequence[tuple[float, float]], noise_dbm: float | None) -> bool:
+    """Whether tones plus noise can reach ``full_scale`` on I or Q (noise counted to 7 sigma)."""
+    if full_scale is None:
+        return False
+    peak = sum(dbm_to_volts_rms(p) for _, p in tones)
+    if noise_dbm is not None:
+        peak += 7.0 * dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
+    return peak >= full_scale
 
 
 _buffer_lock = threading.Lock()
 
 
 def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
-              seed: int, length: int, periodic_tones: bool) -> str:
+              seed: int, length: int, periodic_tones: bool, full_scale: float | None) -> str:
     """Path of a cached file holding one period of the signal (written once, atomically).
 
     Why a file: ``blocks.file_source`` replays it with memcpy speed and opens in microseconds,
@@ -107,14 +130,15 @@ def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm:
     (every acquisition builds a new flowgraph).
     """
     key = repr((float(samp_rate), [(float(f), float(p)) for f, p in tones], noise_dbm, int(seed), int(length),
-                periodic_tones, 1))
+                periodic_tones, full_scale, 1))
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     directory = os.path.join(tempfile.gettempdir(), f"scos-sim-{os.getuid()}")
     path = os.path.join(directory, f"{digest}.cf32")
     with _buffer_lock:
         if not os.path.isfile(path):
             os.makedirs(directory, exist_ok=True)
-            data = sim_samples(samp_rate, tones, noise_dbm, seed, length, periodic_tones)
+            data = sim_samples(samp_rate, tones, noise_dbm, seed, length, periodic_tones,
+                               full_scale if periodic_tones else None)
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -155,12 +179,14 @@ class sim_source(gr.hier_block2):
     ``tones``: list of (offset from centre in Hz, power in dBm); ``noise_dbm``: total noise
     power over the whole sample rate (None: no noise); ``throttle``: pace the output at
     ``samp_rate`` (real time); ``seed``: the noise's seed; ``band``: more tones as (absolute
-    frequency in Hz, dBm), added at ``frequency - center_freq`` when within the span.
+    frequency in Hz, dBm), added at ``frequency - center_freq`` when within the span;
+    ``full_scale``: I and Q are clipped at +-full_scale volts (None: never).
     """
 
     def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6,
                  tones: Sequence[tuple[float, float]] | None = ((1e6, -40.0),), noise_dbm: float | None = -60.0,
-                 throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = ()):
+                 throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = (),
+                 full_scale: float | None = SIM_FULL_SCALE):
         gr.hier_block2.__init__(self, "scos_sim_source", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         samp_rate = float(samp_rate)
@@ -169,11 +195,12 @@ class sim_source(gr.hier_block2):
         tones = [(float(f), float(p)) for f, p in (tones or [])] + band_tones(band or [], samp_rate, float(center_freq))
         self.samp_rate, self.center_freq = samp_rate, float(center_freq)
         self.tones, self.noise_dbm, self.seed = tones, noise_dbm, int(seed)
+        self.full_scale = None if full_scale is None else float(full_scale)
 
         length = _periodic_length([f for f, _ in tones], samp_rate, SIM_MIN_PERIOD, 1 << 24)
         periodic = length is not None
         length = length or SIM_MIN_PERIOD
-        path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic)
+        path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic, self.full_scale)
         self._file = blocks.file_source(gr.sizeof_gr_complex, path, True)
         self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
         last: Any = self._file
@@ -191,11 +218,24 @@ class sim_source(gr.hier_block2):
                 self.connect(tone, (add, 1))
                 self._extra += [tone, add]
                 last = add
+            if may_reach(self.full_scale, tones, noise_dbm):  # clip what the added tones can push over
+                last = self._clipper(last, self.full_scale)
         if throttle:
             self._throttle = blocks.throttle(gr.sizeof_gr_complex, samp_rate, True)
             self.connect(last, self._throttle)
             last = self._throttle
         self.connect(last, self)
+
+    def _clipper(self, last: Any, full_scale: float) -> Any:
+        from gnuradio import analog
+
+        split, join = blocks.complex_to_float(1), blocks.float_to_complex(1)
+        rails = [analog.rail_ff(-full_scale, full_scale) for _ in range(2)]
+        self.connect(last, split)
+        for port, rail in enumerate(rails):
+            self.connect((split, port), rail, (join, port))
+        self._extra += [split, join, *rails]
+        return join
 
 
 class retunable_sim(gr.sync_block):
@@ -203,7 +243,7 @@ class retunable_sim(gr.sync_block):
 
     def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),
                  noise_dbm: float | None = -60.0, seed: int = 0, retune_garbage: int = 0,
-                 tones: Sequence[tuple[float, float]] = ()):
+                 tones: Sequence[tuple[float, float]] = (), full_scale: float | None = SIM_FULL_SCALE):
         gr.sync_block.__init__(self, "scos_retunable_sim", [], [np.complex64])
         self.samp_rate = float(samp_rate)
         self.band = [(float(f), float(p)) for f, p in band]
@@ -211,6 +251,7 @@ class retunable_sim(gr.sync_block):
         self.noise_sigma = None if noise_dbm is None else dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
         self.garbage_sigma = dbm_to_volts_rms(0.0) / math.sqrt(2.0)
         self.retune_garbage = int(retune_garbage)
+        self.full_scale = None if full_scale is None else float(full_scale)
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._n = 0  # samples produced since the last retune (tone phase)
@@ -246,7 +287,7 @@ class retunable_sim(gr.sync_block):
         if garbage:
             samples[:garbage] = (self._rng.standard_normal(garbage) + 1j * self._rng.standard_normal(garbage)) \
                 * self.garbage_sigma
-        out[:] = samples
+        out[:] = clip_complex(samples, self.full_scale)
         return length
 
 
@@ -258,7 +299,7 @@ def build_retunable_sim(args: str, samp_rate: float, centre: float) -> retunable
     count_construction(args, options.get("fail_every"))
     time.sleep(options.get("open_delay", 0.0))
     source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
-                           options.get("retune_garbage", 0), tones)
+                           options.get("retune_garbage", 0), tones, options.get("full_scale", SIM_FULL_SCALE))
     source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
     source.throttle = options.get("throttle", False)
     return source

@@ -5,9 +5,11 @@ settle_samples, gain)`` is a hier block: a retunable radio followed by :class:`s
 which owns the step plan. For each step it retunes the radio, drops ``settle_samples`` (the
 samples already in the buffers at the old frequency, and those taken while the device's
 synthesiser settles), then passes exactly ``fft_size x num_ffts`` samples, the first tagged
-``scos_step`` ``{frequency, capture_start, index}``. ``power_stats`` turns each step into one
-set of detector spectra (taking the step's frequency and time from that tag) and
-:class:`survey_sink` writes them all as one SigMF recording, one capture per step.
+``scos_step`` ``{frequency, capture_start, index, steps}`` (and the stream's first sample
+``scos_radio``, what the radio knows). ``power_stats`` turns each step into one set of detector
+spectra (taking the step's frequency and time from that tag) and :class:`survey_sink` writes
+them all as one SigMF recording, one capture per step, learning the number of steps from the
+tags.
 
 Step plan (:func:`step_frequencies`): centres ``sample_rate x (1 - overlap)`` apart, the first
 half a step above ``start_freq``, until the band up to ``stop_freq`` is covered. With the default
@@ -21,34 +23,34 @@ spectrum as it retunes, while ``tones=OFFSET:DBM/...`` (as for the plain sim rad
 offset from whatever frequency it is tuned to; ``retune_garbage=K`` makes it emit K samples of 0 dBm noise after each
 retune (to prove the settling samples are discarded). Any other args open a gr-osmosdr source
 and retune it with ``set_center_freq``; a step it cannot tune fails the survey with a RadioError.
-Its ``rx_time`` gaps (overflows) are counted by :class:`~gnuradio.scos.radio.rx_time_monitor`
-and the stepper forwards the ``scos_dropped`` tags of the samples it passes, so each capture
-carries the samples lost during its own step. ``settle_samples`` must cover what the device
-and its driver buffer at the old frequency (65536 is 4.3 ms at 15.36 MS/s; raise it for
-drivers with deep sample queues).
+Its ``rx_time`` gaps (overflows) are counted by :class:`~gnuradio.scos.monitor.radio_monitor`
+and the stepper forwards the ``scos_dropped`` tags of the samples it passes; it counts the
+samples at the radio's full scale among those it passes itself (``scos_overload``), so each
+capture carries the samples lost and overloaded during its own step. ``settle_samples`` must
+cover what the device and its driver buffer at the old frequency (65536 is 4.3 ms at
+15.36 MS/s; raise it for drivers with deep sample queues).
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
 from scos_gr.errors import BlockError, RadioError
-from scos_gr.radio_args import is_sim
-from scos_gr.sigmf_out.metadata import SurveyStep, survey_metadata
-from scos_gr.sigmf_out.writer import Recording, write_recording
+from scos_gr.radio_args import SIM_FREQUENCY_RANGE, is_sim
 
-from .detectors import parse_detectors
+from .monitor import OSMOSDR_FULL_SCALE, OVERLOAD_TAG, RADIO_TAG, overloaded, radio_facts, radio_monitor
 from .power_stats import STEP_TAG
-from .radio import open_osmosdr
-from .rx_time import DROPPED_TAG, rx_time_monitor
+from .radio import open_osmosdr, tuning_range
+from .rx_time import DROPPED_TAG
 from .sigmf_sink import spectra_collector
 from .sim import build_retunable_sim
 from .task_block import TaskBlock
+
 
 class SurveyError(BlockError, ValueError):
     """A survey's step plan or steps are inconsistent."""
@@ -68,23 +70,30 @@ def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, over
 class survey_stepper(gr.basic_block, TaskBlock):
     """Retunes ``radio`` per step, drops the settling samples, passes each step's samples tagged.
 
-    Its errors are the radio's (a step it cannot tune): ``radio_check``.
+    ``facts``: the ``scos_radio`` tag put on the first sample passed (None: none).
+    ``full_scale``: the samples it passes at or beyond it are tagged ``scos_overload`` (one tag
+    per stretch passed, so each step's count is exact). Its errors are the radio's (a step it
+    cannot tune): ``radio_check``.
     """
 
     radio_check = True
 
-    def __init__(self, radio: Any, frequencies: Sequence[float], samples_per_step: int, settle_samples: int):
+    def __init__(self, radio: Any, frequencies: Sequence[float], samples_per_step: int, settle_samples: int,
+                 facts: Mapping[str, Any] | None = None, full_scale: float | None = None):
         gr.basic_block.__init__(self, "scos_survey_stepper", [np.complex64], [np.complex64])
         TaskBlock.__init__(self)
         self.radio = radio
         self.frequencies = [float(f) for f in frequencies]
         self.samples_per_step = int(samples_per_step)
         self.settle_samples = int(settle_samples)
+        self.facts = None if facts is None else dict(facts)
+        self.full_scale = None if full_scale is None else float(full_scale)
         self.step = -1
         self._settle_left = 0
         self._pass_left = 0
         self._step_key = pmt.intern(STEP_TAG)
         self._dropped_key = pmt.intern(DROPPED_TAG)
+        self._overload_key = pmt.intern(OVERLOAD_TAG)
         self.set_tag_propagation_policy(gr.TPP_DONT)  # offsets shift by the discarded samples
 
     def forecast(self, noutput_items, ninputs):
@@ -115,6 +124,15 @@ class survey_stepper(gr.basic_block, TaskBlock):
         for tag in self.get_tags_in_range(0, start, start + take, self._dropped_key):
             self.add_item_tag(0, tag.offset + shift, tag.key, tag.value)
 
+    def _tag_overloads(self, passed: np.ndarray, produced: int) -> None:
+        """Count the passed samples at full scale: one ``scos_overload`` tag on the first of them."""
+        if self.full_scale is None:
+            return
+        over = overloaded(passed, self.full_scale)
+        if over is not None:
+            self.add_item_tag(0, self.nitems_written(0) + produced + int(over[0]), self._overload_key,
+                              pmt.from_long(len(over)))
+
     def general_work(self, input_items, output_items):
         try:
             return self._work(input_items[0], output_items[0])
@@ -134,11 +152,16 @@ class survey_stepper(gr.basic_block, TaskBlock):
                 continue
             take = min(self._pass_left, len(inp) - used, len(out) - produced)
             if self._tag_pending and take:
-                info = {"frequency": self.frequencies[self.step], "capture_start": time.time(), "index": self.step}
-                self.add_item_tag(0, self.nitems_written(0) + produced, self._step_key, pmt.to_pmt(info))
+                offset = self.nitems_written(0) + produced
+                if offset == 0 and self.facts is not None:
+                    self.add_item_tag(0, 0, pmt.intern(RADIO_TAG), pmt.to_pmt(self.facts))
+                info = {"frequency": self.frequencies[self.step], "capture_start": time.time(), "index": self.step,
+                        "steps": len(self.frequencies)}
+                self.add_item_tag(0, offset, self._step_key, pmt.to_pmt(info))
                 self._tag_pending = False
             out[produced:produced + take] = inp[used:used + take]
             self._forward_dropped(used, produced, take)
+            self._tag_overloads(out[produced:produced + take], produced)
             used += take
             produced += take
             self._pass_left -= take
@@ -163,9 +186,16 @@ class survey_source(gr.hier_block2):
         args = str(args or "sim").strip()
         if is_sim(args):
             self.radio = build_retunable_sim(args, float(samp_rate), self.frequencies[0])
+            driver, full_scale = "sim", self.radio.full_scale
+            low, high = SIM_FREQUENCY_RANGE
         else:
             self.radio = open_osmosdr(args, float(samp_rate), self.frequencies[0], float(gain))
-        self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples))
+            driver, full_scale = "osmosdr", OSMOSDR_FULL_SCALE
+            low, high = tuning_range(self.radio)
+        self.facts = radio_facts(driver=driver, args=args, frequency=self.frequencies[0], sample_rate=float(samp_rate),
+                                 gain=float(gain), frequency_low=low, frequency_high=high, full_scale=full_scale)
+        self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples),
+                                      self.facts, full_scale)
         chain: list[Any] = [self.radio]
         if getattr(self.radio, "throttle", False):  # real-time pacing of the sim, as `sim,throttle=1`
             from gnuradio import blocks
@@ -173,31 +203,25 @@ class survey_source(gr.hier_block2):
             self.pacer = blocks.throttle(gr.sizeof_gr_complex, float(samp_rate), True)
             chain.append(self.pacer)
         if not is_sim(args):  # a real radio's overflows (rx_time gaps) reach each step's capture
-            self.monitor = rx_time_monitor(float(samp_rate))
+            self.monitor = radio_monitor(float(samp_rate))
             chain.append(self.monitor)
+        # the stepper tags what the radio knows (its first sample is the first step's) and counts
+        # the samples at full scale it passes, step by step
         self.connect(*chain, self.stepper, self)
 
 
 class survey_sink(spectra_collector):
-    """All steps' detector spectra -> one SigMF recording, one capture per step."""
+    """All steps' detector spectra -> one SigMF recording, one capture per step.
 
-    def __init__(self, fft_size: int = 1024, num_ffts: int = 100, samp_rate: float = 15.36e6,
-                 start_freq: float = 698e6, stop_freq: float = 806e6, overlap: float = 0.2,
-                 window: str = "blackman", output_dir: str = ".", basename: str = "recording",
-                 metadata_json: str = "{}", detectors: str = "mean,max"):
-        self.fft_size, self.num_ffts, self.samp_rate = int(fft_size), int(num_ffts), float(samp_rate)
-        self.steps = len(step_frequencies(float(start_freq), float(stop_freq), self.samp_rate, float(overlap)))
-        self.detectors = parse_detectors(detectors)
-        spectra_collector.__init__(self, "scos_survey_sink", self.fft_size, self.steps * len(self.detectors),
-                                   metadata_json)
-        self.window, self.output_dir, self.basename = str(window), str(output_dir), str(basename)
+    How many steps to wait for it learns from the first ``scos_capture`` tag (the stepper's step
+    plan travels in its ``scos_step`` tags), so the survey's plan lives in the survey source only.
+    """
 
-    def _write(self) -> Recording:
-        if len(self._captures) != self.steps:
-            raise SurveyError(f"{len(self._captures)} step captures tagged, {self.steps} expected")
-        steps = [SurveyStep(frequency=float(c["frequency"]), capture_start=float(c["capture_start"]),
-                            dropped_samples=int(c.get("dropped_samples", 0)), overflows=int(c.get("overflows", 0)))
-                 for c in self._captures]
-        metadata = survey_metadata(fft_size=self.fft_size, num_ffts=self.num_ffts, sample_rate=self.samp_rate,
-                                   window=self.window, detectors=self.detectors, steps=steps, context=self.context)
-        return write_recording(self.output_dir, self.basename, self._vectors.reshape(-1), metadata)
+    def __init__(self, output_dir: str = ".", basename: str = "recording", metadata_json: str = "{}"):
+        spectra_collector.__init__(self, "scos_survey_sink", output_dir, basename, metadata_json)
+
+    def _expected(self, first: Mapping[str, Any]) -> int:
+        if not first.get("steps"):
+            raise SurveyError("the first capture is not a survey step (its scos_capture tag has no steps); "
+                              "feed survey_sink from an SCOS Survey Source through SCOS Power Statistics")
+        return int(first["steps"])

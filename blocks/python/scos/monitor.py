@@ -1,0 +1,143 @@
+"""What the radio knows, said once on the sample stream: the ``scos_radio``, ``scos_overload`` and
+``scos_dropped`` tags.
+
+:class:`radio_monitor` sits right after the radio (inside :class:`~gnuradio.scos.radio_source`
+and the survey's source) and passes the samples through unchanged. On the way it
+
+- tags the stream's first sample ``scos_radio`` with what the radio knows (frequency, sample
+  rate, gain setting, driver, device string, tuning range, full scale), so that the detector and
+  the sinks downstream read these facts from the stream instead of restating them as parameters
+  (one fact, one place: the radio source's parameters);
+- counts the samples at or above the radio's full scale (``|I|`` or ``|Q|`` >= ``full_scale``:
+  the ADC clipped, the data may be compressed) and tags ``scos_overload`` (an integer: how many)
+  on the first such sample of every :data:`OVERLOAD_CHUNK`-sample chunk, chunks aligned to the
+  stream's sample offsets, so a capture boundary on a multiple of the chunk splits them exactly;
+- turns gaps in the device's ``rx_time`` tags into ``scos_dropped`` tags (see :mod:`.rx_time`).
+
+The FFT chain (stream_to_vector, fft_vcc, complex_to_mag_squared, head) propagates these tags;
+:class:`~gnuradio.scos.power_stats` adds them up per capture.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from scos_gr.sigmf_out.metadata import Radio
+
+from .rx_time import DROPPED_TAG, rx_time_seconds
+
+#: Tag on the stream's first sample: a dict of what the radio knows (see :func:`radio_facts`).
+RADIO_TAG = "scos_radio"
+
+#: Tag counting samples at or above full scale (an integer), one per chunk that has any.
+OVERLOAD_TAG = "scos_overload"
+
+#: Samples per overload-counting chunk (at most one ``scos_overload`` tag per chunk).
+OVERLOAD_CHUNK = 1024
+
+#: Full scale of gr-osmosdr devices: they deliver samples normalised to [-1, 1].
+OSMOSDR_FULL_SCALE = 1.0
+
+
+def radio_facts(*, driver: str, args: str, frequency: float, sample_rate: float, gain: float,
+                frequency_low: float | None, frequency_high: float | None,
+                full_scale: float | None) -> dict[str, Any]:
+    """The ``scos_radio`` tag's value: what a radio knows about the samples it delivers."""
+    return {
+        "driver": str(driver),
+        "args": str(args),
+        "frequency": float(frequency),
+        "sample_rate": float(sample_rate),
+        "gain": float(gain),
+        "frequency_low": None if frequency_low is None else float(frequency_low),
+        "frequency_high": None if frequency_high is None else float(frequency_high),
+        "full_scale": None if full_scale is None else float(full_scale),
+    }
+
+
+def radio_of(facts: Mapping[str, Any]) -> Radio:
+    """The recording's :class:`~scos_gr.sigmf_out.metadata.Radio` from a ``scos_radio`` value
+    (or a ``scos_capture`` value, which repeats it)."""
+    return Radio(driver=str(facts.get("driver") or ""), args=str(facts.get("args") or ""),
+                 frequency_low=facts.get("frequency_low"), frequency_high=facts.get("frequency_high"))
+
+
+class radio_monitor(gr.sync_block):
+    """Pass complex samples through; tag the radio's facts, overloads and lost samples.
+
+    ``radio``: the ``scos_radio`` value tagged on the first sample (None: no tag, e.g. after a
+    survey's stepper, which tags its own); ``full_scale``: the radio's full scale in the
+    samples' unit (None: not checked). ``samp_rate`` converts ``rx_time`` gaps to samples.
+    """
+
+    def __init__(self, samp_rate: float, full_scale: float | None = None, radio: Mapping[str, Any] | None = None):
+        gr.sync_block.__init__(self, "scos_radio_monitor", [np.complex64], [np.complex64])
+        self.samp_rate = float(samp_rate)
+        self.full_scale = None if full_scale is None else np.float32(full_scale)
+        self.radio = None if radio is None else dict(radio)
+        self.dropped = 0
+        self.overflows = 0
+        self.overload_samples = 0
+        self._last_rx_time: tuple[int, float] | None = None
+        self._rx_time_key = pmt.intern("rx_time")
+        self._dropped_key = pmt.intern(DROPPED_TAG)
+        self._overload_key = pmt.intern(OVERLOAD_TAG)
+        self._radio_pending = self.radio is not None
+
+    def work(self, input_items, output_items):
+        n = len(output_items[0])
+        samples = input_items[0][:n]
+        output_items[0][:] = samples
+        start = self.nitems_written(0)
+        if self._radio_pending and n:
+            self.add_item_tag(0, start, pmt.intern(RADIO_TAG), pmt.to_pmt(self.radio))
+            self._radio_pending = False
+        if self.full_scale is not None and n:
+            self._tag_overloads(samples, start)
+        self._tag_gaps(n)
+        return n
+
+    def _tag_overloads(self, samples: np.ndarray, start: int) -> None:
+        over = overloaded(samples, self.full_scale)
+        if over is None:
+            return
+        offsets = over + start
+        chunks, first, counts = np.unique(offsets // OVERLOAD_CHUNK, return_index=True, return_counts=True)
+        for position, count in zip(first, counts):
+            self.add_item_tag(0, int(offsets[position]), self._overload_key, pmt.from_long(int(count)))
+        self.overload_samples += int(len(over))
+
+    def _tag_gaps(self, n: int) -> None:
+        """Between two ``rx_time`` tags at offsets o1, o2 with times t1, t2 the radio should have
+        delivered round((t2 - t1) * samp_rate) samples; fewer arrived: the rest was lost."""
+        for tag in self.get_tags_in_window(0, 0, n, self._rx_time_key):
+            seconds = rx_time_seconds(tag.value)
+            if seconds is None:
+                continue
+            if self._last_rx_time is not None:
+                o1, t1 = self._last_rx_time
+                lost = int(round((seconds - t1) * self.samp_rate)) - (tag.offset - o1)
+                if lost > 0:
+                    self.dropped += lost
+                    self.overflows += 1
+                    self.add_item_tag(0, tag.offset, self._dropped_key,
+                                      pmt.to_pmt({"dropped_samples": int(lost), "overflows": 1}))
+            self._last_rx_time = (tag.offset, seconds)
+
+
+def overloaded(samples: np.ndarray, full_scale: float) -> np.ndarray | None:
+    """Indices of the complex64 ``samples`` whose I or Q is at or beyond +-``full_scale``; None
+    when there is none (the usual case, found in two passes without temporaries)."""
+    fs = np.float32(full_scale)
+    parts = samples.view(np.float32)  # I, Q interleaved
+    if not len(parts) or (parts.max() < fs and parts.min() > -fs):
+        return None
+    return np.flatnonzero(np.maximum(np.abs(samples.real), np.abs(samples.imag)) >= fs)
+
+
+def overload_count_of(value: Any) -> int:
+    """How many samples a ``scos_overload`` tag counts."""
+    return int(pmt.to_python(value))
