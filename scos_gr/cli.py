@@ -6,9 +6,12 @@
     scos-gr acquire ACTION [--out DIR] [--radio ARGS]  (one run, no server: a field check)
     scos-gr status [--url URL] [--token T]             (ask a running sensor)
     scos-gr check [--actions FILE]                     (check the catalogue and its flowgraphs)
+    scos-gr show ARCHIVE.sigmf [--png FILE]            (what a recording is, offline)
 
-Flags win over the environment (see scos_gr.config). This is the only module that imports the
-web layer.
+Flags win over the environment (see scos_gr.config). ``serve``, ``scheduler`` and ``acquire``
+check the configuration first (the sensor definition, the classification: ``config.check_startup``)
+and exit with status 2 and the reason when it is wrong. This is the only module that imports
+the web layer.
 """
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ import logging
 import sys
 from pathlib import Path
 
-from scos_gr.config import Settings, load_settings
-from scos_gr.errors import ScosGrError
+from scos_gr.config import Settings, check_startup, load_settings
+from scos_gr.errors import ConfigError, ScosGrError
+
+#: exit status of a command refused for its configuration (a bad sensor definition, ...)
+EXIT_CONFIG = 2
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -41,10 +47,23 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
+def _config_refused(settings: Settings) -> int | None:
+    """EXIT_CONFIG (after printing why) when the configuration is unusable, else None."""
+    try:
+        check_startup(settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from scos_gr.api import server
 
     settings = _settings_from(args)
+    refused = _config_refused(settings)
+    if refused is not None:
+        return refused
     _configure_logging(settings)
     return server.serve(settings, with_scheduler=not args.no_scheduler)
 
@@ -53,6 +72,9 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from scos_gr.scheduler import service
 
     settings = _settings_from(args)
+    refused = _config_refused(settings)
+    if refused is not None:
+        return refused
     _configure_logging(settings)
     return service.run_forever(settings)
 
@@ -79,6 +101,9 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     if args.radio:
         settings = settings.with_overrides(radio=args.radio)
+    refused = _config_refused(settings)
+    if refused is not None:
+        return refused
     _configure_logging(settings)
     _, summary = acquire_once(args.action, settings, Path(args.out).resolve())
     print(summary)
@@ -97,6 +122,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in catalogue.problems():
         print(f"PROBLEM  {problem}")
     return 1 if catalogue.problems() else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from scos_gr.show import show
+
+    print(show(Path(args.archive), Path(args.png) if args.png else None))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -154,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="sensor base URL (default: http://$SCOS_HOST:$SCOS_PORT)")
     p.add_argument("--token", help="API token (default: $SCOS_TOKEN)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("show", help="print what a recording is (and draw it with --png), offline")
+    p.add_argument("archive", help="a .sigmf archive (as the API serves it) or a .sigmf-meta file")
+    p.add_argument("--png", help="also draw the spectra (or the IQ's spectrogram) into this PNG file")
+    p.set_defaults(func=cmd_show)
     return parser
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 SCOS_GR = Path(sys.executable).with_name("scos-gr")
-COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status", "check"]
+COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status", "check", "show"]
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -58,6 +58,44 @@ def test_acquire_runs_the_action_once_and_summarises_the_sim_tone(tmp_path):
     meta = Path(re.search(r"recording (\S+\.sigmf-meta)", proc.stdout).group(1))
     assert meta.is_file() and meta.parent == tmp_path / "out"
     assert json.loads(meta.read_text())["captures"][0]["core:frequency"] == 751e6
+
+
+def test_acquire_records_the_sensor_definition_and_the_classification(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "deploy" / "sensor_definition.example.yml"
+    proc = run("acquire", "acquire700c", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"),
+               env={"SCOS_SENSOR_DEFINITION": str(example), "SCOS_CLASSIFICATION": "CUI"})
+    assert proc.returncode == 0, proc.stderr
+    g = json.loads(next((tmp_path / "out").glob("*.sigmf-meta")).read_text())["global"]
+    from scos_gr.sensor_definition import load_sensor_definition
+
+    definition = load_sensor_definition(example)
+    assert g["ntia-sensor:sensor"]["sensor_spec"] == definition.document["sensor_spec"]
+    assert g["ntia-sensor:sensor"]["sensor_sha512"] == definition.sha512
+    assert g["core:geolocation"]["coordinates"][:2] == [definition.location.longitude, definition.location.latitude]
+    assert g["ntia-core:classification"] == "CUI"
+    assert g["ntia-scos:schedule"]["name"] == "field-check"
+
+
+@pytest.mark.parametrize("command", ["serve", "scheduler", "acquire"])
+@pytest.mark.parametrize("env, named", [
+    ({"SCOS_SENSOR_DEFINITION": "{dir}/sensor.yml"}, "sensor.yml: antenna.antenna_spec: required"),
+    ({"SCOS_SENSOR_DEFINITION": "{dir}/missing.yml"}, "missing.yml: cannot read the sensor definition file"),
+    ({"SCOS_SENSOR_DEFINITION": "{dir}/sensor.yml", "SCOS_SENSOR_ID": "other"}, "antenna.antenna_spec"),
+    ({"SCOS_SENSOR_DEFINITION": "{dir}/good.yml", "SCOS_SENSOR_ID": "other"},
+     "SCOS_SENSOR_ID is 'other' but {dir}/good.yml: sensor_spec.id is 'roof-1'"),
+    ({"SCOS_CLASSIFICATION": ""}, "SCOS_CLASSIFICATION is empty"),
+])
+def test_a_bad_sensor_configuration_stops_the_commands_with_status_2_and_the_reason(tmp_path, command, env, named):
+    (tmp_path / "sensor.yml").write_text("sensor_spec: {id: roof-1}\nantenna: {gain: 2.0}\n")
+    (tmp_path / "good.yml").write_text("sensor_spec: {id: roof-1}\n")
+    env = {k: v.format(dir=tmp_path) for k, v in env.items()}
+    args = {"serve": ["serve", "--port", "9"], "scheduler": ["scheduler"],
+            "acquire": ["acquire", "acquire700c", "--out", str(tmp_path / "out")]}[command]
+    proc = run(*args, "--data-dir", str(tmp_path / "data"), env=env, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert named.format(dir=tmp_path) in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "data").exists() and not (tmp_path / "out").exists()  # nothing started
 
 
 def test_acquire_reports_a_radio_failure_and_leaves_nothing(tmp_path):
