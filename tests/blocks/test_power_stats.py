@@ -156,3 +156,13 @@ def test_what_the_radio_knows_is_no_parameter_of_the_detector_or_the_sinks():
                                                                                 "metadata_json"}
     assert {p["id"] for p in _installed_definition("scos_iq_sink")["parameters"]} == {
         "num_samples", "output_dir", "basename", "metadata_json"}
+
+
+def test_a_survey_step_that_does_not_start_a_capture_is_refused_with_both_sizes():
+    """A survey source stepping every 5 frames into a detector of 11-frame captures would mix
+    two frequencies in one capture: refused, not recorded."""
+    steps = [tag(k * 5 * 16, "scos_step", {"frequency": 100e6 + k, "capture_start": 1.0, "index": k, "steps": 4})
+             for k in range(4)]
+    det, spectra, _ = _run_detector(np.zeros(16 * 20, dtype=np.complex64) + 0.01, 16, 11, tags=steps)
+    assert spectra.size == 0
+    assert "survey step 1 starts 5 frames into a capture of 11" in det.error and "16 x 11" in det.error

@@ -168,7 +168,13 @@ class power_stats(gr.basic_block, TaskBlock):
                 self._overflows += overflows
             elif pmt.eq(tag.key, self._overload_key):
                 self._overloads += overload_count_of(tag.value)
-            elif pmt.eq(tag.key, self._step_key) and first and tag.offset == read + start:
+            elif pmt.eq(tag.key, self._step_key):
+                if not (first and tag.offset == read + start):
+                    step = pmt.to_python(tag.value)
+                    raise DetectorError(
+                        f"survey step {step.get('index')} starts {self._acc.count + tag.offset - read - start} "
+                        f"frames into a capture of {self.num_ffts}: the survey source's samples per step must be "
+                        f"fft_size x num_ffts of power_stats ({self.fft_size} x {self.num_ffts})")
                 self._step = dict(pmt.to_python(tag.value))  # a survey step starts here
                 self._capture_start = float(self._step["capture_start"])
             elif pmt.eq(tag.key, self._rx_time) and first and tag.offset == read + start and self._step is None:
