@@ -166,3 +166,12 @@ def test_a_survey_step_that_does_not_start_a_capture_is_refused_with_both_sizes(
     det, spectra, _ = _run_detector(np.zeros(16 * 20, dtype=np.complex64) + 0.01, 16, 11, tags=steps)
     assert spectra.size == 0
     assert "survey step 1 starts 5 frames into a capture of 11" in det.error and "16 x 11" in det.error
+
+
+def test_a_stream_too_short_for_one_capture_says_so_when_the_flowgraph_ends():
+    """A head passing fewer than fft_size x num_ffts samples: the cause, not a missing recording."""
+    det, spectra, _ = _run_detector(np.zeros(16 * 5, dtype=np.complex64) + 0.01, 16, 11)
+    assert spectra.size == 0
+    assert "ended after 5 of 11 frames of 16" in det.error and "176 samples" in det.error
+    det, _, _ = _run_detector(np.zeros(16 * 16, dtype=np.complex64) + 0.01, 16, 11)  # one capture and a part
+    assert det.error is None

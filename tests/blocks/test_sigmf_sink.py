@@ -64,6 +64,18 @@ def test_the_detector_list_of_the_tag_sets_how_much_the_sink_collects(tmp_path):
     assert [a["core:label"] for a in sink.recording.metadata["annotations"]] == ["mean", "max"]
 
 
+def test_a_stream_that_ends_before_every_capture_arrived_says_how_far_it_got(tmp_path):
+    values = np.zeros(2 * 64, dtype=np.float32)  # one survey step of three
+    tb = gr.top_block()
+    src = blocks.vector_source_f(values.tolist(), False, 1, [_capture_tag(detectors=["mean", "max"], steps=3,
+                                                                          step_index=0)])
+    sink = scos.survey_sink(str(tmp_path), "short", "{}")
+    tb.connect(src, sink)
+    tb.run()
+    assert sink.error == "scos_survey_sink: the stream ended after 1 of 3 captures; no recording written"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_stream_without_capture_tags_fails_with_the_reason_and_no_file(tmp_path):
     tb = gr.top_block()
     src = blocks.vector_source_f([0.0] * 640, False, 1, [])

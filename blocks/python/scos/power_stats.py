@@ -128,6 +128,16 @@ class power_stats(gr.basic_block, TaskBlock):
     def set_gain_correction_db(self, value: float) -> None:
         self.gain_correction_db = float(value)
 
+    def stop(self) -> bool:
+        """The flowgraph ended: a first capture left incomplete means the stream was too short
+        (a head block, or a survey step, passing fewer than fft_size x num_ffts samples); say so,
+        rather than let the sink end without a recording and no cause."""
+        if self.error is None and self.captures == 0 and self._acc.count > 0:
+            self.error = (f"power_stats: the stream ended after {self._acc.count} of {self.num_ffts} frames of "
+                          f"{self.fft_size}: whatever feeds it (a head block's count, the survey's samples per step) "
+                          f"must pass fft_size x num_ffts = {self.fft_size * self.num_ffts} samples per capture")
+        return True
+
     def general_work(self, input_items, output_items):
         try:
             return self._work(input_items[0], output_items[0])

@@ -75,6 +75,14 @@ class spectra_collector(gr.basic_block, RecordingBlock):
     def _expected(self, first: Mapping[str, Any]) -> int:  # pragma: no cover - every sink defines it
         raise NotImplementedError
 
+    def stop(self) -> bool:
+        """The flowgraph ended before the recording was complete: say how far it got."""
+        if self.recording is None and self.error is None and self._values is not None:
+            expected = len(self._values) // self._per_capture
+            self.error = (f"{self.name()}: the stream ended after {self._have // self._per_capture} of {expected} "
+                          f"captures; no recording written")
+        return True
+
     def general_work(self, input_items, output_items):
         if self.recording is not None or self.error:
             return -1
