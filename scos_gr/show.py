@@ -236,8 +236,10 @@ def _iq_spectrum(samples: np.ndarray, rate: float, frequency: float) -> tuple[np
 
 def draw(recordings: Sequence[Recording], png: Path | str) -> Path:
     """Draw every recording (spectra, or an IQ spectrogram), one panel each, into ``png``."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise ShowError("--png needs matplotlib: Debian's python3-matplotlib (`make deps` installs it)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
