@@ -11,6 +11,7 @@ from scos_gr import store
 from scos_gr.calibration import CalibrationError, load_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
+from scos_gr.sigmf_out.ntia import geolocation
 from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
@@ -109,16 +110,19 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
                             "flowgraph": declared.flowgraph if declared else None,
                             "admin_only": declared.admin_only if declared else True,
                             "available": False, "problem": problem})
+    definition = settings.sensor_definition
+    served = definition.capabilities()["sensor_definition"]
+    if low is not None and high is not None:  # the radio in use says what it can tune, as recordings do
+        served["signal_analyzer"] = {**served.get("signal_analyzer", {}), "frequency_low": low, "frequency_high": high}
+    location = definition.location
     return json_body({
-        "sensor_definition": {
-            "id": settings.sensor_id,
-            "sensor_spec": {"id": settings.sensor_id, "model": "scos-gr"},
-            "signal_analyzer": {"driver": _radio_driver(settings, state), "args": settings.radio},
-            "calibration": calibration,
-        },
+        "sensor_definition": served,
         "minimum_frequency": low,
         "maximum_frequency": high,
-        "mobility": False,
+        "mobility": definition.mobile,
+        "location": geolocation(location) if location is not None else None,
+        "radio": {"driver": _radio_driver(settings, state), "args": settings.radio},
+        "calibration": calibration,
         "actions": actions,
     })
 

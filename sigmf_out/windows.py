@@ -68,7 +68,7 @@ def canonical_window(name: str) -> str:
     try:
         return _ALIASES[key]
     except KeyError:
-        raise UnknownWindow(f"unknown FFT window {name!r}; known: {known_windows()}") from None
+        raise UnknownWindow(f"unknown FFT window {name!r}; known: {list(known_windows())}") from None
 
 
 @lru_cache(maxsize=32)
@@ -78,11 +78,6 @@ def _coefficients(window: str, fft_size: int) -> tuple[float, ...]:
     from gnuradio.fft import window as gr_window  # only for windows numpy lacks
 
     return tuple(float(x) for x in getattr(gr_window, window)(fft_size))
-
-
-def known_windows() -> list[str]:
-    """The canonical names of every window the table knows, sorted."""
-    return sorted(set(_ALIASES.values()))
 
 
 def window_coefficients(window_name: str, fft_size: int) -> np.ndarray:

@@ -12,6 +12,7 @@ window, series vs annotations), plus scos-gr's own promises.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import pytest
 from sigmf import sigmffile
 
 from scos_gr.calibration import load_calibration
-from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, check_catalogue
 from scos_gr.flowgraphs.runner import run_action
 from scos_gr.sensor_definition import load_sensor_definition
 from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream
@@ -29,7 +30,8 @@ from tests.sigmf_out.ntia_v2 import problems, project_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DEFINITION = ROOT / "deploy" / "sensor_definition.example.yml"
-CATALOGUE = load_catalogue(DEFAULT_CATALOGUE)
+# the shipped catalogue as the sensor checks it (compiled at install time: nothing to compile here)
+CATALOGUE = check_catalogue(DEFAULT_CATALOGUE, Path(tempfile.gettempdir()) / "scos-gr-test-cache").actions
 RECORDING_ACTIONS = sorted(name for name, a in CATALOGUE.items() if a.flowgraph and a.records)
 CALIBRATION = """\
 calibration_datetime: "2026-11-01T00:00:00Z"
@@ -92,10 +94,10 @@ def test_the_task_context_and_the_sensor_are_in_it(archives, name):
     assert g["core:geolocation"] == {"type": "Point",
                                      "coordinates": [location.longitude, location.latitude, location.altitude]}
     # the calibration applied: the table at the action's frequency, on every capture
-    applied = load_calibration_at(float(action.parameters["frequency"]))
+    applied = load_calibration_at(float(action.effective_parameters["frequency"]))
     for capture in metadata["captures"]:
         assert capture["ntia-sensor:sensor_calibration"] == applied
-        assert capture["ntia-sensor:sigan_settings"] == {"gain": float(action.parameters["gain"])}
+        assert capture["ntia-sensor:sigan_settings"] == {"gain": float(action.effective_parameters["gain"])}
         assert capture["ntia-sensor:overload"] is False and capture["scos-gr:overload_samples"] == 0
 
 

@@ -373,7 +373,10 @@ def test_capabilities_list_actions_for_the_callers_role(bind):
     acq = next(a for a in admin["actions"] if a["name"] == "acquire700c")
     assert acq["flowgraph"] == "acquire700c.grc" and acq["parameters"]["frequency"] == 751e6
     assert admin["minimum_frequency"] < 751e6 < admin["maximum_frequency"]
-    assert admin["mobility"] is False and admin["sensor_definition"]["id"]
+    assert admin["mobility"] is False and admin["sensor_definition"]["sensor_spec"]["id"] == "scos-gr"
+    assert len(admin["sensor_definition"]["sensor_sha512"]) == 128 and admin["location"] is None
+    analyzer = admin["sensor_definition"]["signal_analyzer"]
+    assert (analyzer["frequency_low"], analyzer["frequency_high"]) == (admin["minimum_frequency"], admin["maximum_frequency"])
 
 
 def test_status_without_a_scheduler_is_dead_and_shows_the_queue(bind):

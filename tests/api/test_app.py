@@ -54,10 +54,10 @@ def _call(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
 def test_two_apps_in_one_process_answer_from_their_own_settings(two_apps):
     token, (shipped, custom) = two_apps
     status, caps = _call(f"{shipped}/capabilities/", token)
-    assert status == 200 and caps["sensor_definition"]["id"] == "sensor-shipped"
+    assert status == 200 and caps["sensor_definition"]["sensor_spec"]["id"] == "sensor-shipped"
     assert "acquire700c" in {a["name"] for a in caps["actions"]}
     status, caps = _call(f"{custom}/capabilities/", token)
-    assert status == 200 and caps["sensor_definition"]["id"] == "sensor-custom"
+    assert status == 200 and caps["sensor_definition"]["sensor_spec"]["id"] == "sensor-custom"
     assert [a["name"] for a in caps["actions"]] == ["only_mine"]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from scos_gr.flowgraphs.catalogue import DEFAULT_CATALOGUE, check_catalogue
 from scos_gr.flowgraphs.runner import run_action
 from scos_gr.sensor_definition import parse_sensor_definition
 from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream
@@ -31,7 +31,7 @@ def show(*args: str) -> subprocess.CompletedProcess:
 def archives(tmp_path_factory) -> dict[str, Path]:
     """A .sigmf archive of each shipped recording action as the API serves it (and one of two)."""
     work = tmp_path_factory.mktemp("show")
-    catalogue = load_catalogue(DEFAULT_CATALOGUE)
+    catalogue = check_catalogue(DEFAULT_CATALOGUE, work / "cache").actions
     members = {}
     for task_id, (name, radio) in enumerate([("acquire700c", "sim"), ("survey_700MHz_band", "sim"),
                                              ("acquire_iq_751MHz", "sim,tones=1e6:15")], start=1):

@@ -41,8 +41,8 @@ def test_a_plus_3_db_gain_in_the_calibration_file_moves_the_tone_by_minus_3_db(t
     assert meta["captures"][0]["ntia-sensor:sensor_calibration"] == {
         "datetime": "2026-11-01T00:00:00.000000Z", "gain": 3.0, "noise_figure": 5.5, "reference": "antenna terminal"}
     with LiveServer(tmp_path / "srv", env={"SCOS_CALIBRATION_FILE": str(cal)}, scheduler=False) as server:
-        sensor = server.get("/api/v1/capabilities/").json()["sensor_definition"]
-        assert [p["gain_db"] for p in sensor["calibration"]["points"]] == [2.0, 4.0]
+        calibration = server.get("/api/v1/capabilities/").json()["calibration"]
+        assert [p["gain_db"] for p in calibration["points"]] == [2.0, 4.0]
 
 
 def test_an_action_added_to_the_catalogue_is_offered_and_runs_without_a_restart(tmp_path):
