@@ -7,7 +7,9 @@
 
 # gir1.2-gtk-3.0: GTK for GNU Radio Companion's window (`make grc`; a headless gnuradio lacks it);
 # xvfb: the display the GRC GUI tests start for themselves; python3-matplotlib: `scos-gr show --png`.
-APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make gcc libc6-dev postgresql chromium chromium-driver gir1.2-gtk-3.0 xvfb python3-matplotlib
+# nginx, prometheus, openssl: the fleet tests start a real TLS proxy (with a throwaway CA) and a
+# real Prometheus server against the sensors, as PostgreSQL is started for the store's tests.
+APT_PACKAGES := gnuradio gr-osmosdr python3-venv python3-yaml python3-numpy cmake make gcc libc6-dev postgresql chromium chromium-driver gir1.2-gtk-3.0 xvfb python3-matplotlib nginx prometheus openssl
 VENV := .venv
 PY := $(VENV)/bin/python
 # The venv sees Debian's gnuradio and numpy; pip's resolver keeps numpy<2 (pyproject pins it).

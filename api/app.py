@@ -16,10 +16,11 @@ import bottle
 
 from scos_gr.config import Settings
 
-from . import acquisitions, schedule, sensor, tasks
+from . import acquisitions, metrics, schedule, sensor, tasks, users
 from .auth import SETTINGS_KEY, AuthPlugin
+from .proxy import BehindProxy
 
-ROUTE_MODULES = (sensor, schedule, acquisitions, tasks)
+ROUTE_MODULES = (sensor, schedule, acquisitions, tasks, users, metrics)
 
 
 def _json_error(message: str) -> str:
@@ -53,7 +54,7 @@ def _dashboard_routes() -> list[Any]:
     return [dashboard.routes] if hasattr(dashboard, "routes") else []
 
 
-def make_app(settings: Settings) -> "CanonicalPaths":
+def make_app(settings: Settings) -> "BehindProxy":
     app = bottle.Bottle(catchall=True)
     app.config[SETTINGS_KEY] = settings
     app.install(AuthPlugin())
@@ -61,7 +62,8 @@ def make_app(settings: Settings) -> "CanonicalPaths":
         routes.install(app)
     app.error_handler.update({404: not_found, 405: method_not_allowed, 500: internal_error})
     app.default_error_handler = any_other_error
-    return CanonicalPaths(app)
+    # outermost: the 301's Location is built from the scheme and host the proxy reports
+    return BehindProxy(CanonicalPaths(app), settings.trusted_proxy)
 
 
 class CanonicalPaths:

@@ -18,6 +18,7 @@ import bottle
 
 from scos_gr import store
 
+from .proxy import CERTIFICATE_SUBJECT, common_name
 from .web import INVALID_TOKEN, NOT_AUTHENTICATED, ApiError, detail, json_body, not_found
 
 log = logging.getLogger("scos_gr.api")
@@ -43,15 +44,32 @@ def token_from_request() -> Optional[str]:
 
 
 def authenticate() -> store.User:
-    """The calling user, or 401 with ``WWW-Authenticate: Token``."""
+    """The calling user, or 401 with ``WWW-Authenticate: Token``.
+
+    A token, when the request has one, decides; without one, a client certificate the trusted
+    proxy verified (:mod:`.proxy`) names the user by its common name.
+    """
     token = token_from_request()
     if not token:
+        subject = bottle.request.environ.get(CERTIFICATE_SUBJECT)
+        if subject:
+            return certificate_user(subject)
         raise detail(401, NOT_AUTHENTICATED, WWW_Authenticate="Token")
     digest = store.User.hash_token(token)
     user = store.User.get_or_none(store.User.token_hash == digest)
     # the lookup is by a hash of the token; compare the stored hash in constant time as well
     if user is None or not hmac.compare_digest(user.token_hash, digest):
         raise detail(401, INVALID_TOKEN, WWW_Authenticate="Token")
+    return user
+
+
+def certificate_user(subject: str) -> store.User:
+    """The user a verified client certificate's subject names (its CN), or 401."""
+    name = common_name(subject)
+    user = store.User.get_or_none(store.User.name == name) if name else None
+    if user is None:
+        raise detail(401, f"No user for the client certificate {subject!r}: its CN must be a user's name.",
+                     WWW_Authenticate="Token")
     return user
 
 

@@ -86,10 +86,15 @@ class FieldRule:
 
 
 @functools.cache
+def schema_fields(schema_name: str) -> dict[str, FieldRule]:
+    """The fields of a request body schema of ``components.schemas``, by name."""
+    schema = resolve({"$ref": f"#/components/schemas/{schema_name}"})
+    return {name: FieldRule.of(name, prop) for name, prop in schema["properties"].items()}
+
+
 def input_fields() -> dict[str, FieldRule]:
     """The writable fields of a schedule entry (POST, PUT, PATCH bodies), by name."""
-    schema = resolve({"$ref": "#/components/schemas/ScheduleEntryInput"})
-    return {name: FieldRule.of(name, prop) for name, prop in schema["properties"].items()}
+    return schema_fields("ScheduleEntryInput")
 
 
 @functools.cache

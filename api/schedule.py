@@ -39,6 +39,7 @@ def represent(entry: store.ScheduleEntry) -> dict[str, Any]:
         "next_task_id": entry.next_task_id,
         "created": store.iso(entry.created),
         "modified": store.iso(entry.modified),
+        "callback_url": entry.callback_url,
     }
 
 

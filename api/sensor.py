@@ -1,4 +1,4 @@
-"""The sensor's own resources: the API root, its OpenAPI document, capabilities, status and users."""
+"""The sensor's own resources: the API root, its OpenAPI document, capabilities and status."""
 from __future__ import annotations
 
 import shutil
@@ -18,7 +18,7 @@ from scos_gr.scheduler import planner
 from . import openapi
 from .access import private_entry_names
 from .validation import may_schedule
-from .web import Routes, entry_url, json_body, not_found, paginate, url
+from .web import Routes, entry_url, json_body, url
 
 #: a heartbeat older than this shows the scheduler as dead (it beats every second)
 DEAD_AFTER_S = 5.0
@@ -43,13 +43,17 @@ def _radio_driver(settings: Settings, state: store.SchedulerState | None) -> str
     return driver_of(settings.radio)
 
 
-def _user_repr(user: store.User, viewer: store.User) -> dict[str, Any]:
-    entries = store.ScheduleEntry.select(store.ScheduleEntry.name).where(store.ScheduleEntry.owner == user) \
-        .order_by(store.ScheduleEntry.name)
-    if not viewer.is_admin:  # an entry an admin made private is hidden from its owner too
-        entries = entries.where(store.ScheduleEntry.is_private == False)  # noqa: E712
-    return {"url": url(f"/users/{user.name}/"), "name": user.name, "is_admin": user.is_admin,
-            "schedule_entries": [entry_url(e.name) for e in entries]}
+def recordings_bytes() -> int:
+    """Bytes of recordings stored (every entry's)."""
+    return int(store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0)
+
+
+def free_bytes(settings: Settings) -> int:
+    """Bytes free on the data filesystem (0 when it cannot be read)."""
+    try:
+        return shutil.disk_usage(settings.data_dir).free
+    except OSError:
+        return 0
 
 
 def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[str, str]:
@@ -137,11 +141,7 @@ def status(*, user: store.User, settings: Settings) -> str:
     plans = [planner.plan_of(e) for e in entries]
     queue = [{"schedule_entry": entry_url(t.entry_name), "action": t.action,
               "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
-    used = store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0
-    try:
-        free = shutil.disk_usage(settings.data_dir).free
-    except OSError:
-        free = 0
+    used, free = recordings_bytes(), free_bytes(settings)
     hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
     last = state.last_task if state is not None else None
     if last and last.get("schedule_entry") in hidden:
@@ -169,24 +169,3 @@ def status(*, user: store.User, settings: Settings) -> str:
             body["current_task"] = {"schedule_entry": entry_url(state.current_entry),
                                     "task_id": state.current_task_id}
     return json_body(body)
-
-
-@routes.get("/users/")
-def users(*, user: store.User) -> str:
-    rows = store.User.select().order_by(store.User.name) if user.is_admin else [user]
-    return json_body(paginate([_user_repr(u, user) for u in rows]))
-
-
-@routes.get("/users/me/")
-def me(*, user: store.User) -> str:
-    return json_body(_user_repr(user, user))
-
-
-@routes.get("/users/<name>/")
-def one_user(name: str, *, user: store.User) -> str:
-    if not user.is_admin and name != user.name:
-        raise not_found()
-    other = store.User.get_or_none(store.User.name == name)
-    if other is None:
-        raise not_found()
-    return json_body(_user_repr(other, user))

@@ -125,10 +125,14 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
     app = AccessLog(make_app(settings))
     print(f"scos-gr: serving http://{settings.host}:{settings.port}/ (radio {settings.radio!r}, "
           f"data in {settings.data_dir})", flush=True)
+    if settings.trusted_proxy:
+        print(f"scos-gr: believing X-Forwarded-Proto/Host/For and client certificates from {settings.trusted_proxy} "
+              "only", flush=True)
     try:
         waitress.serve(app, host=settings.host, port=settings.port, threads=THREADS, ident="scos-gr",
                        _quiet=True, channel_timeout=300, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
-                       outbuf_overflow=OUTBUF_OVERFLOW)
+                       outbuf_overflow=OUTBUF_OVERFLOW,
+                       clear_untrusted_proxy_headers=False)  # the app's BehindProxy decides (api/proxy.py)
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:

@@ -9,34 +9,32 @@ from typing import Any
 from peewee import Case, fn
 
 from scos_gr import store
+from scos_gr.task_json import task_json
 
 from .access import entry_name_filter, entry_named, may_see_entry_name, task_row_or_404
-from .acquisitions import acquisition_url
 from .web import Routes, entry_url, json_body, not_found, paginate, sql_page, url
 
 T = store.Task
 routes = Routes()
 
 
-def _task_repr(task: store.Task, acquired: set[int]) -> dict[str, Any]:
-    return {
-        "url": url(f"/tasks/{task.entry_name}/{task.task_id}/"),
-        "task_id": task.task_id,
-        "schedule_entry": entry_url(task.entry_name),
-        "action": task.action,
-        "status": task.status,
-        "detail": task.detail,
-        "scheduled_time": task.scheduled_time,
-        "started": store.iso(task.started),
-        "finished": store.iso(task.finished) if task.finished else None,
-        "duration_s": task.duration_s,
-        "acquisition": acquisition_url(task.entry_name, task.task_id) if task.task_id in acquired else None,
-    }
+def _task_repr(task: store.Task, acquired: set[int], deliveries: dict[int, store.CallbackDelivery]) -> dict[str, Any]:
+    return task_json(task, api_url=url(""), acquired=task.task_id in acquired, delivery=deliveries.get(task.id))
 
 
 def _acquired_ids(entry: str) -> set[int]:
     A = store.Acquisition
     return {r.task_id for r in A.select(A.task_id).where(A.entry_name == entry)}
+
+
+def _deliveries(tasks: list[store.Task]) -> dict[int, store.CallbackDelivery]:
+    """The callback deliveries of ``tasks``, by task row id (one query per page)."""
+    C = store.CallbackDelivery
+    ids = [t.id for t in tasks]
+    if not ids:
+        return {}
+    rows = C.select(C.task, C.state, C.attempts, C.last_error).where(C.task.in_(ids))
+    return {row.task_id: row for row in rows}
 
 
 @routes.get("/tasks/")
@@ -59,10 +57,12 @@ def task_list(entry: str, *, user: store.User) -> str:
     if not query.exists() and entry_named(entry) is None:
         raise not_found()
     done = _acquired_ids(entry)
-    return json_body([_task_repr(t, done) for t in page])
+    tasks = list(page)
+    deliveries = _deliveries(tasks)
+    return json_body([_task_repr(t, done, deliveries) for t in tasks])
 
 
 @routes.get("/tasks/<entry>/<task_id:int>/")
 def task_detail(entry: str, task_id: int, *, user: store.User) -> str:
     task = task_row_or_404(T, user, entry, task_id)
-    return json_body(_task_repr(task, _acquired_ids(entry)))
+    return json_body(_task_repr(task, _acquired_ids(entry), _deliveries([task])))

@@ -24,6 +24,9 @@ NOT_NULL = "This field may not be null."
 NOT_BOOLEAN = "Must be a valid boolean."
 NOT_STRING = "Not a valid string."
 SLUG = "Enter a valid 'slug' consisting of letters, numbers, underscores or hyphens."
+NOT_URL = "Enter a valid URL."
+#: what a string field that does not match its document pattern is told
+PATTERN_MESSAGES = {"name": SLUG, "callback_url": NOT_URL}
 NAME_TAKEN = "schedule entry with this name already exists."
 STOP_BEFORE_START = "stop must be after start"
 #: fields a body cannot set on creation (spec: an entry is always active when created)
@@ -50,7 +53,7 @@ def _integer(value: Any, errors: list[str]) -> Optional[int]:
     return None
 
 
-def _boolean(value: Any, errors: list[str]) -> Optional[bool]:
+def parse_boolean(value: Any, errors: list[str]) -> Optional[bool]:
     if isinstance(value, bool):
         return value
     if value in (0, 1) and not isinstance(value, float):
@@ -64,7 +67,7 @@ def _boolean(value: Any, errors: list[str]) -> Optional[bool]:
 def _parse(rule: FieldRule, value: Any, errors: list[str]) -> Optional[int | bool]:
     """An integer within the rule's bounds, or a boolean; None with a message appended if not."""
     if rule.type == "boolean":
-        return _boolean(value, errors)
+        return parse_boolean(value, errors)
     parsed = _integer(value, errors)
     if parsed is None:
         return None
@@ -72,15 +75,19 @@ def _parse(rule: FieldRule, value: Any, errors: list[str]) -> Optional[int | boo
     return None if errors else parsed
 
 
-def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
+def parse_text(rule: FieldRule, value: Any, errors: list[str]) -> Optional[str]:
+    """A string within the rule's length and pattern (a name, a URL); None with a message if not."""
     if not isinstance(value, str):
         errors.append(NOT_STRING)
         return None
-    rule = openapi.input_fields()["name"]
     errors.extend(rule.length_errors(value))
-    if value and not rule.matches_pattern(value):
-        errors.append(SLUG)
+    if (value or not rule.min_length) and not rule.matches_pattern(value):  # a blank name is told it is blank
+        errors.append(PATTERN_MESSAGES[rule.name])
     return None if errors else value
+
+
+def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
+    return parse_text(openapi.input_fields()["name"], value, errors)
 
 
 def may_schedule(user: store.User, action: Optional[Action]) -> bool:
@@ -145,6 +152,17 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
         field_errors("action").append(REQUIRED if "action" not in body else NOT_NULL)
 
     for key, rule in openapi.input_fields().items():
+        if rule.type == "string" and key not in ("name", "action") and key in body:
+            if body[key] is None:
+                if rule.nullable:
+                    out[key] = None
+                else:
+                    field_errors(key).append(NOT_NULL)
+            else:
+                text = parse_text(rule, body[key], field_errors(key))
+                if text is not None:
+                    out[key] = text
+            continue
         if rule.type not in ("integer", "boolean") or key not in body or (creating and key in NOT_ON_CREATE):
             continue
         if body[key] is None:

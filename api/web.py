@@ -16,10 +16,11 @@ import bottle
 import peewee
 
 from scos_gr.errors import ApiRequestError
+from scos_gr.task_json import API_PATH
 
 from . import openapi
 
-API = "/api/v1"
+API = API_PATH
 
 NOT_AUTHENTICATED = "Authentication credentials were not provided."
 INVALID_TOKEN = "Invalid token."

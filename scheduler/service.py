@@ -24,13 +24,15 @@ from typing import Any, Optional
 
 import peewee
 
-from scos_gr import store
+from scos_gr import store, tally
 from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError
 from scos_gr.scheduler import planner
+from scos_gr.scheduler.callbacks import CallbackSender, enqueue
 from scos_gr.scheduler.worker import TaskOutcome, TaskRequest, Worker, WorkerFailure
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.writer import DATA_EXT, META_EXT, remove_recording, sweep_leftovers
+from scos_gr.task_json import API_PATH, task_json
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ class Scheduler:
         self.owner = uuid.uuid4().hex
         self.host = socket.gethostname()
         self.worker = Worker(settings)
+        #: delivers the callbacks queue; runs while this scheduler holds the lock (one per database)
+        self.callbacks = CallbackSender(settings)
         self._stop = threading.Event()
         self._heartbeat_thread: Optional[threading.Thread] = None
         #: the thread start_in_background runs this scheduler in (None when run_forever runs it)
@@ -145,6 +149,7 @@ class Scheduler:
                 task.detail = "interrupted: the scheduler stopped while this task was running"
                 task.finished = store.utcnow()
                 task.save()
+                self._after_outcome(task, acquired=False, recordings=[], capture_s=None)
                 notes.append(f"task {task.entry_name}/{task.task_id} recorded as failed (interrupted)")
         notes += self._remove_orphan_files()
         notes += self._report_missing_files()
@@ -199,6 +204,7 @@ class Scheduler:
         self.acquire_lock()
         self._heartbeat_thread = threading.Thread(target=self._heartbeat_loop, name="scheduler-heartbeat", daemon=True)
         self._heartbeat_thread.start()
+        self.callbacks.start()
         try:
             self.recover()
             self.warm_up()
@@ -215,6 +221,7 @@ class Scheduler:
                     self._stop.wait(MAX_SLEEP_S)
         finally:
             self._stop.set()
+            self.callbacks.stop()
             self.worker.stop()
             try:
                 self.release_lock()
@@ -361,11 +368,14 @@ class Scheduler:
                         data_path=str(Path(rec.data_path).relative_to(data_dir)),
                         data_bytes=rec.data_bytes, sha512=rec.sha512, sigmf_metadata=rec.metadata,
                     )
-                store.Task.update(
-                    status=store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE,
-                    detail=outcome.log if outcome.ok else outcome.error,
-                    finished=finished, duration_s=round(duration, 6),
-                ).where(store.Task.id == task.id).execute()
+                task.status = store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE
+                task.detail = outcome.log if outcome.ok else outcome.error
+                task.finished, task.duration_s = finished, round(duration, 6)
+                store.Task.update(status=task.status, detail=task.detail, finished=task.finished,
+                                  duration_s=task.duration_s).where(store.Task.id == task.id).execute()
+                recordings = outcome.recordings if outcome.ok else []
+                self._after_outcome(task, acquired=bool(recordings), recordings=[r.metadata for r in recordings],
+                                    capture_s=outcome.capture_seconds if outcome.ok else None)
                 radio: dict[str, Any] = {}
                 if outcome.radio_failure:
                     radio = {"radio_healthy": False, "radio_detail": outcome.error}
@@ -389,10 +399,23 @@ class Scheduler:
             except peewee.PeeweeException:
                 pass
             raise
+        self.callbacks.wake()
         if outcome.ok:
             log.info("task %s/%s done in %.3f s: %s", task.entry_name, task.task_id, duration, outcome.log)
         else:
             log.warning("task %s/%s failed: %s", task.entry_name, task.task_id, outcome.error)
+
+    def _after_outcome(self, task: store.Task, *, acquired: bool, recordings: list[dict[str, Any]],
+                       capture_s: Optional[float]) -> None:
+        """What a recorded outcome brings with it, in the same transaction: the totals of
+        ``/metrics`` and, when the entry has a ``callback_url``, the callback's delivery."""
+        tally.record_task(task.action, task.status, task.duration_s or 0.0, capture_s, recordings)
+        entry = store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == task.entry_name)
+        if entry is not None and entry.callback_url:
+            pending = store.CallbackDelivery(state=store.CALLBACK_PENDING, attempts=0, last_error="")
+            payload = task_json(task, api_url=self.settings.api_base_url + API_PATH, acquired=acquired,
+                                delivery=pending)
+            enqueue(task, entry.callback_url, payload)
 
 
 def _prepare_store(settings: Settings) -> None:

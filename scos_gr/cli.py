@@ -1,8 +1,10 @@
 """The `scos-gr` console script: the operations contract.
 
-    scos-gr serve [--host H] [--port P] [--data-dir D] [--no-scheduler]
+    scos-gr serve [--host H] [--port P] [--data-dir D] [--no-scheduler] [--trusted-proxy ADDR]
     scos-gr scheduler [--data-dir D]
     scos-gr createuser NAME [--admin] [--data-dir D]   (the token is stdout's last line)
+    scos-gr deleteuser NAME [--data-dir D]
+    scos-gr rotatetoken NAME [--data-dir D]            (the new token is stdout's last line)
     scos-gr acquire ACTION [--out DIR] [--radio ARGS]  (one run, no server: a field check)
     scos-gr status [--url URL] [--token T]             (ask a running sensor)
     scos-gr check [--actions FILE]                     (check the catalogue and its flowgraphs)
@@ -20,7 +22,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scos_gr.config import Settings, check_startup, load_settings
+from scos_gr.config import Settings, check_startup, load_settings, trusted_proxy_address
 from scos_gr.errors import ConfigError, ScosGrError
 
 #: exit status of a command refused for its configuration (a bad sensor definition, ...)
@@ -36,6 +38,8 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         changes["host"] = args.host
     if getattr(args, "port", None) is not None:
         changes["port"] = args.port
+    if getattr(args, "trusted_proxy", None):
+        changes["trusted_proxy"] = trusted_proxy_address(args.trusted_proxy, "--trusted-proxy")
     return settings.with_overrides(**changes) if changes else settings
 
 
@@ -79,18 +83,48 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return service.run_forever(settings)
 
 
-def cmd_createuser(args: argparse.Namespace) -> int:
+def _open_store(args: argparse.Namespace) -> None:
     from scos_gr import store
 
-    settings = _settings_from(args)
-    store.init_store(settings.database_url)
+    store.init_store(_settings_from(args).database_url)
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    from scos_gr import store, users
+    from scos_gr.api.openapi import schema_fields
+    from scos_gr.api.validation import parse_text
+
+    problems: list[str] = []
+    parse_text(schema_fields("UserInput")["name"], args.name, problems)
+    if problems:
+        print(f"error: user name {args.name!r}: {' '.join(problems)}", file=sys.stderr)
+        return 1
+    _open_store(args)
     with store.database.connection_context():
-        if store.User.select().where(store.User.name == args.name).exists():
-            print(f"error: a user named {args.name!r} already exists", file=sys.stderr)
-            return 1
-        _, token = store.User.create_with_token(args.name, is_admin=args.admin)
+        _, token = users.create_user(args.name, is_admin=args.admin)
     role = "admin" if args.admin else "user"
     print(f"created {role} {args.name!r}; its token (shown once):")
+    print(token)
+    return 0
+
+
+def cmd_deleteuser(args: argparse.Namespace) -> int:
+    from scos_gr import store, users
+
+    _open_store(args)
+    with store.database.connection_context():
+        users.delete_user(args.name, keep_an_admin=False)  # the command line can always make a new admin
+    print(f"deleted user {args.name!r}")
+    return 0
+
+
+def cmd_rotatetoken(args: argparse.Namespace) -> int:
+    from scos_gr import store, users
+
+    _open_store(args)
+    with store.database.connection_context():
+        _, token = users.rotate_token(args.name)
+    print(f"new token for {args.name!r} (shown once; the old one no longer works):")
     print(token)
     return 0
 
@@ -158,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="bind port (default: $SCOS_PORT or 8000)")
     data_dir_flag(p)
     p.add_argument("--no-scheduler", action="store_true", help="serve the API only; run `scos-gr scheduler` separately")
+    p.add_argument("--trusted-proxy", metavar="ADDR",
+                   help="IP address of the reverse proxy whose X-Forwarded-* and client-certificate headers are "
+                        "believed (default: $SCOS_TRUSTED_PROXY or none)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("scheduler", help="run the scheduler alone (one per database)")
@@ -169,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin", action="store_true", help="give the user the admin role")
     data_dir_flag(p)
     p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("deleteuser", help="delete an API user who owns no schedule entry")
+    p.add_argument("name")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_deleteuser)
+
+    p = sub.add_parser("rotatetoken", help="give a user a new token (printed on the last line); the old one stops working")
+    p.add_argument("name")
+    data_dir_flag(p)
+    p.set_defaults(func=cmd_rotatetoken)
 
     p = sub.add_parser("acquire", help="run one action once, without the server, and summarise it")
     p.add_argument("action", help="an action of the catalogue, e.g. acquire700c")

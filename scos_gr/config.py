@@ -11,7 +11,9 @@ recordings.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +41,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_SENSOR_ID", "scos-gr", "the sensor's id (sensor_spec.id) when there is no sensor definition file; with one, the file's sensor_spec.id is the id, and SCOS_SENSOR_ID, if set, must equal it"),
     ("SCOS_SENSOR_DEFINITION", "(none)", "YAML or JSON sensor definition (sensor_spec, antenna, signal_analyzer, preselector, computer_spec, mobile, environment, location; deploy/sensor_definition.example.yml documents every key), checked at start-up and copied into every recording with its sensor_sha512"),
     ("SCOS_CLASSIFICATION", "UNCLASSIFIED", "classification marking written into every recording (ntia-core:classification)"),
+    ("SCOS_TRUSTED_PROXY", "(none)", "IP address of the reverse proxy (nginx) whose X-Forwarded-Proto/Host/For and client-certificate headers are believed; `serve --trusted-proxy` wins"),
+    ("SCOS_PUBLIC_URL", "http://<SCOS_HOST>:<SCOS_PORT>", "the sensor's URL as clients reach it (e.g. https://sensor1.example.org behind the proxy): the links inside callbacks"),
+    ("SCOS_CALLBACK_TOKEN", "(none)", "sent as `Authorization: Token <value>` with every callback"),
+    ("SCOS_CALLBACK_RETRY_FOR", "86400", "seconds a failed callback delivery is retried (growing delays, at most 10 min apart) before it is marked failed"),
+    ("SCOS_METRICS_TOKEN", "(none)", "a token that may read GET /metrics only (for Prometheus); an admin's token always may"),
 )
 
 
@@ -70,6 +77,11 @@ class Settings:
     sensor_id_given: bool = field(default=False, compare=False)
     sensor_definition_file: Path | None = None
     classification: str = DEFAULT_CLASSIFICATION
+    trusted_proxy: str | None = None
+    public_url: str = ""
+    callback_token: str | None = None
+    callback_retry_s: float = 86400.0
+    metrics_token: str | None = None
 
     @cached_property
     def sensor_definition(self) -> SensorDefinition:
@@ -95,8 +107,14 @@ class Settings:
 
     @property
     def flowgraph_cache_dir(self) -> Path:
-        """Where ``grcc`` output is cached, keyed by each .grc file's content hash."""
+        """Where compiled flowgraphs are cached, keyed by each .grc file's content (and what else changes them)."""
         return self.data_dir / "flowgraph-cache"
+
+    @property
+    def api_base_url(self) -> str:
+        """The sensor's base URL for links made outside a request (callbacks): ``SCOS_PUBLIC_URL``,
+        else the address the server binds."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     def with_overrides(self, **changes) -> "Settings":
         """A copy with some fields changed (command-line flags win over the environment)."""
@@ -143,4 +161,38 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sensor_id_given="SCOS_SENSOR_ID" in env,
         sensor_definition_file=Path(definition).resolve() if definition else None,
         classification=env.get("SCOS_CLASSIFICATION", DEFAULT_CLASSIFICATION),
+        trusted_proxy=trusted_proxy_address(env.get("SCOS_TRUSTED_PROXY") or None, "SCOS_TRUSTED_PROXY"),
+        public_url=_public_url(env.get("SCOS_PUBLIC_URL", "")),
+        callback_token=env.get("SCOS_CALLBACK_TOKEN") or None,
+        callback_retry_s=_positive_seconds(env.get("SCOS_CALLBACK_RETRY_FOR", "86400"), "SCOS_CALLBACK_RETRY_FOR"),
+        metrics_token=env.get("SCOS_METRICS_TOKEN") or None,
     )
+
+
+def trusted_proxy_address(value: str | None, where: str) -> str | None:
+    """The proxy's IP address as the server sees the peer (``REMOTE_ADDR``), or None; a host
+    name or a network is refused, because the check is an exact match on the connection's peer."""
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is not an IP address (the proxy's address as the "
+                          "sensor sees its connections, e.g. 127.0.0.1)") from None
+
+
+def _public_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ConfigError(f"SCOS_PUBLIC_URL: {value!r} is not an http(s) URL without query (e.g. https://sensor1.example.org)")
+    return value.rstrip("/")
+
+
+def _positive_seconds(value: str, name: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{name}: {value!r} must be a positive number of seconds")
+    return seconds

@@ -20,6 +20,10 @@ class ConfigError(ScosGrError):
     """Configuration is unusable: an environment variable, the calibration or sensor file."""
 
 
+class UserError(ScosGrError):
+    """``scos_gr.users``: a user cannot be created, deleted or given a new token as asked."""
+
+
 class BlockError(ScosGrError):
     """A GNU Radio block of ``gnuradio.scos`` was given values it cannot work with."""
 

@@ -27,6 +27,10 @@ TASK_IN_PROGRESS = "in-progress"
 TASK_SUCCESS = "success"
 TASK_FAILURE = "failure"
 
+CALLBACK_PENDING = "pending"
+CALLBACK_DELIVERED = "delivered"
+CALLBACK_FAILED = "failed"
+
 
 def utcnow() -> _dt.datetime:
     """Naive UTC datetime (stored as such on both backends)."""
@@ -74,6 +78,14 @@ class User(BaseModel):
         user = cls.create(name=name, token_hash=cls.hash_token(token), is_admin=is_admin)
         return user, token
 
+    def rotate_token(self) -> str:
+        """Give the user a fresh random token and return it; the old one stops working with this
+        write (every request looks its token's hash up anew)."""
+        token = secrets.token_hex(32)
+        self.token_hash = self.hash_token(token)
+        type(self).update(token_hash=self.token_hash).where(type(self).id == self.id).execute()
+        return token
+
 
 class ScheduleEntry(BaseModel):
     """A schedule entry as the API describes it; the scheduler advances next_task_*."""
@@ -91,6 +103,7 @@ class ScheduleEntry(BaseModel):
     next_task_id = peewee.IntegerField(default=1)
     created = peewee.DateTimeField(default=utcnow)
     modified = peewee.DateTimeField(default=utcnow)
+    callback_url = peewee.TextField(null=True)  # receives each task's JSON (spec: callbacks)
 
 
 class Task(BaseModel):
@@ -150,7 +163,41 @@ class SchedulerState(BaseModel):
     last_task = JSONField(null=True)  # {"schedule_entry", "task_id", "status", "finished"}
 
 
-MODELS: tuple[type[BaseModel], ...] = (User, ScheduleEntry, Task, Acquisition, SchedulerState)
+class CallbackDelivery(BaseModel):
+    """One task's result on its way to the entry's ``callback_url``: the durable queue of
+    ``scheduler/callbacks.py``. Written in the transaction that records the task, so a task with
+    a callback URL always has its delivery; it outlives a restart and the task's own row (the
+    payload is the task's JSON as it finished)."""
+
+    task = peewee.ForeignKeyField(Task, null=True, unique=True, on_delete="SET NULL", backref="callbacks")
+    url = peewee.TextField()
+    payload = JSONField()
+    state = peewee.CharField(max_length=16, default=CALLBACK_PENDING)
+    attempts = peewee.IntegerField(default=0)
+    next_attempt = peewee.DoubleField()  # epoch seconds
+    last_error = peewee.TextField(default="")
+    created = peewee.DoubleField()  # epoch seconds: retries go on until created + SCOS_CALLBACK_RETRY_FOR
+    finished = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("state", "next_attempt"), False),)
+
+
+class MetricTally(BaseModel):
+    """A running total for ``GET /metrics`` (``scos_gr/tally.py``): one row per sample name and
+    label set, added to in the transaction that records a task. Kept apart from the task log so
+    that counters never go down when an entry's log or its recordings are deleted."""
+
+    name = peewee.CharField(max_length=100)
+    labels = peewee.CharField(max_length=512)  # canonical JSON of the labels
+    value = peewee.DoubleField(default=0.0)
+
+    class Meta:
+        indexes = ((("name", "labels"), True),)
+
+
+MODELS: tuple[type[BaseModel], ...] = (User, ScheduleEntry, Task, Acquisition, SchedulerState, CallbackDelivery,
+                                       MetricTally)
 
 
 def open_database(url: str) -> peewee.Database:

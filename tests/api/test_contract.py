@@ -91,31 +91,41 @@ def _ecma_matches(pattern: str, text: str) -> bool:
     return re.search(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern, text) is not None
 
 
+#: per string field: what a value that misses its pattern is told, a prefix that makes a value
+#: of any length match it, and texts to try against it
+PATTERNED = {
+    "name": (SLUG, "", ("Ab-9_z", "a b", "ab\n", "\nab", "a/b", "a.b", "\u00e9t\u00e9")),
+    "callback_url": ("Enter a valid URL.", "http://h/",
+                     ("http://receiver.example:8080/scos?sensor=1#x", "https://[::1]:8443/", "HTTP://h/", "ftp://h/",
+                      "http://", "http:///x", "http://h x/", "http://h/\u00e9", "http://h/\n", "receiver/x", "")),
+}
+
+
 def _string_cases():
     for field, schema in INPUT.items():
         if schema["type"] != "string":
             continue
+        message, prefix, probes = PATTERNED.get(field, (None, "", ()))
         if "minLength" in schema:
             low = schema["minLength"]
-            yield field, "n" * low, None
+            yield field, prefix + "n" * (low - len(prefix)), None
             if low == 1:
                 yield field, "", "This field may not be blank."
         if "maxLength" in schema:
             high = schema["maxLength"]
-            yield field, "n" * high, None
-            yield field, "n" * (high + 1), f"Ensure this field has no more than {high} characters."
+            yield field, prefix + "n" * (high - len(prefix)), None
+            yield field, prefix + "n" * (high + 1 - len(prefix)), f"Ensure this field has no more than {high} characters."
         if "pattern" in schema:
-            for text in ("Ab-9_z", "a b", "ab\n", "\nab", "a/b", "a.b", "\u00e9t\u00e9"):
-                yield field, text, None if _ecma_matches(schema["pattern"], text) else SLUG
+            assert message, f"{field}: a patterned field needs its message in PATTERNED"
+            for text in probes:
+                yield field, text, None if _ecma_matches(schema["pattern"], text) else message
 
 
 @pytest.mark.parametrize("field, value, message", list(_string_cases()))
 def test_string_lengths_and_patterns_are_the_documents(live, field, value, message):
-    # a unique value of the same length and kind, so "taken" never hides the answer
-    if message is None and set(value) == {"n"}:
-        value = (uuid.uuid4().hex * 2)[: len(value)]
-    elif message is None:
-        value = value + uuid.uuid4().hex[:6]
+    # a unique name of the same length and kind, so "taken" never hides the answer
+    if message is None and field == "name":
+        value = (uuid.uuid4().hex * 2)[: len(value)] if set(value) == {"n"} else value + uuid.uuid4().hex[:6]
     _check(_send(live, field, value), field, message)
 
 
@@ -143,7 +153,7 @@ def test_defaults_are_the_documents(live):
     entry = live.post(f"{API}/schedule/", {"name": _name(), "action": "logger"}).json()
     assert abs(entry["start"] - (time.time() + 1)) < 5
     optional = {f: s for f, s in INPUT.items() if f in entry and f != "start" and ("default" in s or s.get("nullable"))}
-    assert set(optional) == {"priority", "stop", "interval", "is_active", "is_private"}
+    assert set(optional) == {"priority", "stop", "interval", "is_active", "is_private", "callback_url"}
     for field, schema in optional.items():
         assert entry[field] == schema.get("default"), (field, entry[field], schema)
 
