@@ -39,7 +39,7 @@ class Response:
 
 class LiveServer:
     def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None, scheduler: bool = True,
-                 database_url: Optional[str] = None) -> None:
+                 database_url: Optional[str] = None, args: tuple[str, ...] = ()) -> None:
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.env = {**os.environ, "SCOS_DATA_DIR": str(self.data_dir), "SCOS_PORT": str(self.port),
@@ -49,6 +49,7 @@ class LiveServer:
         else:
             self.env.pop("DATABASE_URL", None)
         self.scheduler = scheduler
+        self.args = tuple(args)  # more `serve` flags (--trusted-proxy ...)
         self.proc: Optional[subprocess.Popen] = None
         self.token: Optional[str] = None
         self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
@@ -56,7 +57,7 @@ class LiveServer:
     # -- process -------------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> "LiveServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [str(SCOS_GR), "serve"] + ([] if self.scheduler else ["--no-scheduler"])
+        args = [str(SCOS_GR), "serve", *self.args] + ([] if self.scheduler else ["--no-scheduler"])
         self._log = open(self.log_path, "a")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True, env=self.env)
         deadline = time.monotonic() + timeout
@@ -124,8 +125,11 @@ class LiveServer:
 
     # -- HTTP ----------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None, token: Optional[str] = "default",
-                headers: Optional[dict[str, str]] = None, raw: Optional[bytes] = None) -> Response:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                headers: Optional[dict[str, str]] = None, raw: Optional[bytes] = None,
+                source: Optional[str] = None) -> Response:
+        """``source``: the local address to connect from (a loopback address such as 127.0.0.2)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60,
+                                          source_address=(source, 0) if source else None)
         hdrs = dict(headers or {})
         if token == "default":
             token = self.token

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 SCOS_GR = Path(sys.executable).with_name("scos-gr")
-COMMANDS = ["serve", "scheduler", "createuser", "acquire", "status", "check", "show"]
+COMMANDS = ["serve", "scheduler", "createuser", "deleteuser", "rotatetoken", "acquire", "status", "check", "show"]
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
