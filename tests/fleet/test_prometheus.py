@@ -29,3 +29,26 @@ def test_prometheus_scrapes_the_sensor_and_counts_its_tasks(tmp_path):
             assert float(result[0]["value"][1]) == 3
             state = prometheus.wait_for('scos_scheduler_state{state="dead"} == 0')
             assert state[0]["metric"]["sensor"] == "one"
+
+
+def test_the_readmes_scrape_configuration_is_valid_for_prometheus(tmp_path):
+    """The YAML a reader copies from the README's "Running a fleet" passes `promtool check config`."""
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package 'prometheus'; `make deps` installs it)")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.compile(r"```yaml\n(.*?)```", re.S).search(readme, readme.index("## Running a fleet")).group(1)
+    for path in ("/etc/prometheus/fleet-ca.crt", "/etc/prometheus/scos-gr-metrics-token"):
+        assert path in block
+        local = tmp_path / Path(path).name
+        local.write_text("x")
+        block = block.replace(path, str(local))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(block)
+    proc = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
