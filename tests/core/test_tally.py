@@ -11,6 +11,17 @@ from scos_gr.sigmf_out.context import ActionInfo, ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.metadata import detection_metadata
 
 
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, settings):
+    """The store on SQLite and on a throwaway PostgreSQL database (the upserts and the
+    foreign key's ON DELETE SET NULL must hold on both)."""
+    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" \
+        else settings.database_url
+    db = store.init_store(url)
+    yield db
+    db.close()
+
 def _metadata(dropped: int) -> dict:
     return detection_metadata(fft_size=16, num_ffts=4, sample_rate=1e6, center_frequency=751e6, window="blackman",
                               detectors=["min", "max", "mean", "median", "sample"], capture_start=time.time(),
@@ -28,7 +39,7 @@ def test_dropped_samples_come_from_the_recordings_metadata_and_overloads_from_it
     assert tally.recording_losses(overloaded) == (7, 1)
 
 
-def test_totals_add_up_over_tasks_and_read_back_as_cumulative_histograms(sqlite_store):
+def test_totals_add_up_over_tasks_and_read_back_as_cumulative_histograms(any_store):
     with store.database.connection_context():
         tally.record_task("acquire700c", "success", 0.3, 0.2, [_metadata(dropped=5)])
         tally.record_task("acquire700c", "success", 3.0, 2.0, [_metadata(dropped=1)])

@@ -11,6 +11,17 @@ from tests.fleet.receiver import CallbackReceiver
 from tests.ports import free_port
 
 
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, settings):
+    """The store on SQLite and on a throwaway PostgreSQL database (the upserts and the
+    foreign key's ON DELETE SET NULL must hold on both)."""
+    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" \
+        else settings.database_url
+    db = store.init_store(url)
+    yield db
+    db.close()
+
 def _finished_task(name: str = "e", task_id: int = 1) -> store.Task:
     return store.Task.create(entry_name=name, task_id=task_id, action="logger", status=store.TASK_SUCCESS,
                              finished=store.utcnow(), duration_s=0.01)
@@ -33,7 +44,7 @@ def test_retry_delays_double_from_one_second_up_to_ten_minutes():
     assert tries > 100
 
 
-def test_a_failing_receiver_gets_the_same_payload_again_after_growing_delays_until_it_accepts(settings, sqlite_store):
+def test_a_failing_receiver_gets_the_same_payload_again_after_growing_delays_until_it_accepts(settings, any_store):
     sender = CallbackSender(settings.with_overrides(callback_token="s3cret"))
     payload = {"url": "http://sensor/api/v1/tasks/e/1/", "status": "success"}
     with CallbackReceiver(fail_first=2) as receiver:
@@ -58,7 +69,7 @@ def test_a_failing_receiver_gets_the_same_payload_again_after_growing_delays_unt
             assert tried.headers["authorization"] == "Token s3cret"
 
 
-def test_without_a_callback_token_no_authorization_is_sent(settings, sqlite_store):
+def test_without_a_callback_token_no_authorization_is_sent(settings, any_store):
     with CallbackReceiver() as receiver, store.database.connection_context():
         delivery = enqueue(_finished_task(), receiver.url(), {"a": 1})
         CallbackSender(settings).deliver_due()
@@ -66,7 +77,7 @@ def test_without_a_callback_token_no_authorization_is_sent(settings, sqlite_stor
         assert "authorization" not in receiver.attempts[0].headers
 
 
-def test_an_unreachable_receiver_is_retried_and_after_the_retry_window_the_delivery_fails(settings, sqlite_store):
+def test_an_unreachable_receiver_is_retried_and_after_the_retry_window_the_delivery_fails(settings, any_store):
     dead = f"http://127.0.0.1:{free_port()}/gone"
     sender = CallbackSender(settings.with_overrides(callback_retry_s=60))
     with store.database.connection_context():
@@ -78,7 +89,7 @@ def test_an_unreachable_receiver_is_retried_and_after_the_retry_window_the_deliv
     assert old.state == "failed" and old.attempts == 1 and "refused" in old.last_error
 
 
-def test_a_delivery_outlives_its_task_row(settings, sqlite_store):
+def test_a_delivery_outlives_its_task_row(settings, any_store):
     """Deleting an entry deletes its task log; a result already on its way is still delivered."""
     with CallbackReceiver() as receiver, store.database.connection_context():
         task = _finished_task()
@@ -89,7 +100,7 @@ def test_a_delivery_outlives_its_task_row(settings, sqlite_store):
         assert _row(delivery).state == "delivered" and receiver.accepted[0].json() == {"n": 1}
 
 
-def test_the_sender_thread_delivers_when_woken_and_stops(settings, sqlite_store):
+def test_the_sender_thread_delivers_when_woken_and_stops(settings, any_store):
     sender = CallbackSender(settings)
     with CallbackReceiver() as receiver:
         sender.start()
