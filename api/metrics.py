@@ -39,23 +39,19 @@ routes = Routes(prefix="")
 SCHEDULER_STATES = ("running", "idle", "dead")
 
 
-def _metrics_token_matches(settings: Settings) -> bool:
-    """Whether the request carries ``SCOS_METRICS_TOKEN`` (as ``Token`` or ``Bearer``)."""
-    if not settings.metrics_token:
-        return False
+def _presented_key() -> str | None:
+    """The key of ``Authorization: Token <key>`` or ``Authorization: Bearer <key>``."""
     scheme, _, key = bottle.request.environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
-    return scheme.lower() in ("token", "bearer") and hmac.compare_digest(key.strip().encode(),
-                                                                         settings.metrics_token.encode())
+    return key.strip() if scheme.lower() in ("token", "bearer") and key.strip() else None
 
 
 def _check_access(settings: Settings) -> None:
-    """The metrics token, or an admin (a user's token is 403); 401 without either."""
-    if _metrics_token_matches(settings):
+    """``SCOS_METRICS_TOKEN``, or an admin's token (a user's is 403); 401 without either."""
+    key = _presented_key()
+    if key and settings.metrics_token and hmac.compare_digest(key.encode(), settings.metrics_token.encode()):
         return
-    environ = bottle.request.environ
-    scheme, _, key = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and key.strip():  # Prometheus' default type: an admin's token works too
-        environ["HTTP_AUTHORIZATION"] = f"Token {key.strip()}"
+    if key:  # a Bearer key authenticates as a Token one does
+        bottle.request.environ["HTTP_AUTHORIZATION"] = f"Token {key}"
     if not authenticate().is_admin:
         raise forbidden()
 

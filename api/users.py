@@ -53,13 +53,9 @@ def list_users(*, user: store.User) -> str:
     return json_body(paginate([represent(u, user) for u in rows]))
 
 
-@routes.get("/users/me/")
-def me(*, user: store.User) -> str:
-    return json_body(represent(user, user))
-
-
 @routes.get("/users/<name>/")
 def one_user(name: str, *, user: store.User) -> str:
+    """``/users/me/`` too: the caller."""
     return json_body(represent(_named(name, user), user))
 
 

@@ -81,6 +81,16 @@ class LiveServer:
             time.sleep(0.1)
         raise AssertionError(f"scheduler never became {state}; log: {self.log()[-3000:]}")
 
+    def wait_tasks(self, entry: str, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """The entry's task log once it holds ``count`` finished tasks (AssertionError at the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self.get(f"/api/v1/tasks/{entry}/").json()
+            if len(tasks) >= count and all(t["status"] != "in-progress" for t in tasks):
+                return tasks
+            assert time.monotonic() < deadline, f"{entry}: not {count} finished tasks in {timeout} s: {tasks}"
+            time.sleep(0.1)
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)

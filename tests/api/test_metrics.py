@@ -23,16 +23,6 @@ def value(found: dict, name: str, **labels: str) -> float:
     return found[(name, tuple(sorted(labels.items())))]
 
 
-def _tasks_done(server: LiveServer, entry: str, count: int) -> list[dict]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        tasks = server.get(f"{API}/tasks/{entry}/").json()
-        if len(tasks) >= count and all(t["status"] != "in-progress" for t in tasks):
-            return tasks
-        time.sleep(0.1)
-    raise AssertionError(tasks)
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     # every second acquisition fails with a radio error: a failure to count
@@ -45,8 +35,8 @@ def live(tmp_path_factory):
     assert server.post(f"{API}/schedule/", {"name": "log", "action": "logger",
                                             "callback_url": f"http://127.0.0.1:{free_port()}/down"}).status == 201
     assert server.post(f"{API}/schedule/", {"name": "later", "action": "logger", "start": start + 3600}).status == 201
-    _tasks_done(server, "c", 2)
-    _tasks_done(server, "log", 1)
+    server.wait_tasks("c", 2)
+    server.wait_tasks("log", 1)
     yield server
     server.stop()
 

@@ -16,16 +16,6 @@ API = "/api/v1"
 pytestmark = pytest.mark.slow
 
 
-def _tasks_done(server: LiveServer, entry: str, count: int, timeout: float = 60.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tasks = server.get(f"{API}/tasks/{entry}/").json()
-        if len(tasks) >= count and all(t["status"] != "in-progress" for t in tasks):
-            return tasks
-        time.sleep(0.1)
-    raise AssertionError(f"{entry}: not {count} finished tasks in {timeout} s: {tasks}")
-
-
 def _wait_callback(server: LiveServer, entry: str, task_id: int, state: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,7 +37,7 @@ def test_every_task_is_posted_to_the_callback_url_and_failed_tries_are_retried(t
         assert server.post(f"{API}/schedule/", {"name": "quiet", "action": "logger"}).status == 201
         delivered = receiver.wait_for(2, timeout=60)
         tasks = [_wait_callback(server, "cb", task_id, "delivered") for task_id in (1, 2)]
-        quiet = _tasks_done(server, "quiet", 1)[0]
+        quiet = server.wait_tasks("quiet", 1)[0]
 
     assert [a.status for a in receiver.attempts].count(503) == 2
     assert sum(t["callback_attempts"] for t in tasks) == 4
@@ -77,7 +67,7 @@ def test_a_stuck_receiver_never_delays_a_task(tmp_path):
         r = server.post(f"{API}/schedule/", {"name": "fast", "action": "logger", "start": start, "interval": 1,
                                              "stop": start + 5, "callback_url": receiver.url()})
         assert r.status == 201, r
-        tasks = _tasks_done(server, "fast", 5, timeout=30)
+        tasks = server.wait_tasks("fast", 5, timeout=30)
         assert len(receiver.accepted) <= 1, "the deliveries were not all stuck while the tasks ran"
         assert [t["scheduled_time"] for t in tasks] == list(range(start, start + 5))  # none compressed
         for task in tasks:
@@ -95,7 +85,7 @@ def test_pending_deliveries_survive_a_kill_and_arrive_after_the_restart(tmp_path
         r = first.post(f"{API}/schedule/", {"name": "once", "action": "logger",
                                             "callback_url": f"http://127.0.0.1:{port}/in"})
         assert r.status == 201, r
-        _tasks_done(first, "once", 1)
+        first.wait_tasks("once", 1)
         deadline = time.monotonic() + 20
         while (task := first.get(f"{API}/tasks/once/1/").json())["callback_attempts"] < 1:
             assert time.monotonic() < deadline, task
