@@ -112,3 +112,25 @@ def test_the_sender_thread_delivers_when_woken_and_stops(settings, any_store):
         finally:
             sender.stop()
     assert not sender._thread.is_alive()
+
+
+def test_a_task_interrupted_by_a_crash_is_counted_and_its_callback_queued_at_the_restart(settings, any_store):
+    from scos_gr import tally
+    from scos_gr.scheduler.service import Scheduler
+
+    public = settings.with_overrides(public_url="https://sensor9.example.org")
+    with store.database.connection_context():
+        owner = store.User.create_with_token("owner")[0]
+        store.ScheduleEntry.create(name="cb", action="logger", start=0, owner=owner, callback_url="http://m.example/in")
+        store.ScheduleEntry.create(name="plain", action="logger", start=0, owner=owner)
+        for name in ("cb", "plain"):
+            store.Task.create(entry_name=name, task_id=1, action="logger", status=store.TASK_IN_PROGRESS)
+    Scheduler(public).recover()
+    with store.database.connection_context():
+        deliveries = list(store.CallbackDelivery.select())
+        counters, _ = tally.read()
+    assert len(deliveries) == 1 and deliveries[0].url == "http://m.example/in"
+    payload = deliveries[0].payload
+    assert payload["url"] == "https://sensor9.example.org/api/v1/tasks/cb/1/"
+    assert payload["status"] == "failure" and payload["detail"].startswith("interrupted")
+    assert [(labels, v) for labels, v in counters["scos_tasks"]] == [({"action": "logger", "status": "failure"}, 2)]
