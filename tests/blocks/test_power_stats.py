@@ -175,3 +175,21 @@ def test_a_stream_too_short_for_one_capture_says_so_when_the_flowgraph_ends():
     assert "ended after 5 of 11 frames of 16" in det.error and "176 samples" in det.error
     det, _, _ = _run_detector(np.zeros(16 * 16, dtype=np.complex64) + 0.01, 16, 11)  # one capture and a part
     assert det.error is None
+
+
+def test_an_overload_in_the_second_half_of_the_last_frame_counts_for_its_capture():
+    # GNU Radio's stream_to_vector moves a tag to the nearest frame: a count tagged on the
+    # overloaded sample itself (here in the last 100 samples) would land past the last frame
+    x = np.full(2 * 1024, 0.01, dtype=np.complex64)
+    x[-100:] = 0.9
+    tb = gr.top_block()
+    monitor = scos.radio_monitor(1e6, 0.5, radio=RADIO)
+    s2v = blocks.stream_to_vector(gr.sizeof_gr_complex, 1024)
+    f = fft.fft_vcc(1024, True, window.blackman(1024), True, 1)
+    det = scos.power_stats(1024, 2, "blackman", 0.0, "mean")
+    sink = blocks.vector_sink_f(1)
+    tb.connect(blocks.vector_source_c(x.tolist()), monitor, s2v, f, blocks.complex_to_mag_squared(1024), det, sink)
+    tb.run()
+    assert det.error is None
+    [info] = [pmt.to_python(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == "scos_capture"]
+    assert info["overload_samples"] == 100

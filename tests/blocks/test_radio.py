@@ -131,7 +131,7 @@ def test_the_radio_source_tags_what_the_radio_knows_on_the_first_sample_only():
                      "frequency_low": 1e6, "frequency_high": 6e9, "full_scale": 1.0}
 
 
-def test_the_monitor_counts_samples_at_full_scale_per_chunk_at_their_offsets():
+def test_the_monitor_counts_samples_at_full_scale_per_chunk_on_the_chunks_first_sample():
     x = np.zeros(5000, dtype=np.complex64)
     x[[10, 20, 3000]] = 0.5 + 0.0j       # at full scale (I)
     x[4000] = 0.1 - 0.7j                  # beyond it (Q)
@@ -142,7 +142,9 @@ def test_the_monitor_counts_samples_at_full_scale_per_chunk_at_their_offsets():
     tb.connect(blocks.vector_source_c(x.tolist()), monitor, sink)
     tb.run()
     np.testing.assert_array_equal(np.array(sink.data()), x)  # passed through untouched
-    assert _tags(sink, "scos_overload") == [(10, 2), (3000, 1), (4000, 1)]
+    # one count per 1024-sample chunk, on the chunk's first sample (never the overloaded sample:
+    # stream_to_vector rounds a tag to the nearest frame)
+    assert _tags(sink, "scos_overload") == [(0, 2), (2048, 1), (3072, 1)]
     assert monitor.overload_samples == 4 and _tags(sink, "scos_radio") == []
 
 

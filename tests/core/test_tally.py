@@ -8,8 +8,7 @@ import pytest
 
 from scos_gr import store, tally
 from scos_gr.sigmf_out.context import ActionInfo, ScheduleInfo, TaskContext
-from scos_gr.sigmf_out.metadata import detection_metadata
-
+from scos_gr.sigmf_out.metadata import Capture, Radio, Spectra, detection_metadata
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,12 +21,13 @@ def any_store(request, settings):
     yield db
     db.close()
 
+
 def _metadata(dropped: int) -> dict:
-    return detection_metadata(fft_size=16, num_ffts=4, sample_rate=1e6, center_frequency=751e6, window="blackman",
-                              detectors=["min", "max", "mean", "median", "sample"], capture_start=time.time(),
-                              dropped_samples=dropped,
-                              context=TaskContext(task_id=1, schedule=ScheduleInfo(name="e"),
-                                                  action=ActionInfo(name="acquire700c")))
+    return detection_metadata(
+        spectra=Spectra(fft_size=16, num_ffts=4, window="blackman", detectors=("min", "max", "mean", "median", "sample")),
+        sample_rate=1e6, captures=[Capture(frequency=751e6, start=time.time(), samples=64, dropped_samples=dropped)],
+        radio=Radio(driver="sim", args="sim"),
+        context=TaskContext(task_id=1, schedule=ScheduleInfo(name="e"), action=ActionInfo(name="acquire700c")))
 
 
 def test_dropped_samples_come_from_the_recordings_metadata_and_overloads_from_its_captures():

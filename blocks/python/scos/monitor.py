@@ -10,8 +10,10 @@ and the survey's source) and passes the samples through unchanged. On the way it
   (one fact, one place: the radio source's parameters);
 - counts the samples at or above the radio's full scale (``|I|`` or ``|Q|`` >= ``full_scale``:
   the ADC clipped, the data may be compressed) and tags ``scos_overload`` (an integer: how many)
-  on the first such sample of every :data:`OVERLOAD_CHUNK`-sample chunk, chunks aligned to the
-  stream's sample offsets, so a capture boundary on a multiple of the chunk splits them exactly;
+  on the first sample of every :data:`OVERLOAD_CHUNK`-sample chunk that has any, chunks aligned
+  to the stream's sample offsets. GNU Radio's stream_to_vector moves a tag to the *nearest*
+  frame, so the chunk's first sample (a multiple of the chunk, hence of any FFT size that
+  divides it) is the place that keeps a count in its own frame and capture;
 - turns gaps in the device's ``rx_time`` tags into ``scos_dropped`` tags (see :mod:`.rx_time`).
 
 The FFT chain (stream_to_vector, fft_vcc, complex_to_mag_squared, head) propagates these tags;
@@ -104,10 +106,13 @@ class radio_monitor(gr.sync_block):
         over = overloaded(samples, self.full_scale)
         if over is None:
             return
-        offsets = over + start
-        chunks, first, counts = np.unique(offsets // OVERLOAD_CHUNK, return_index=True, return_counts=True)
-        for position, count in zip(first, counts):
-            self.add_item_tag(0, int(offsets[position]), self._overload_key, pmt.from_long(int(count)))
+        # one tag per chunk, on the chunk's first sample (a multiple of OVERLOAD_CHUNK), never on the
+        # first overloaded sample: stream_to_vector moves a tag to the *nearest* frame, so a tag in
+        # the second half of a frame would count for the next frame (the next capture, or none)
+        chunks, counts = np.unique((over + start) // OVERLOAD_CHUNK, return_counts=True)
+        for chunk, count in zip(chunks, counts):
+            self.add_item_tag(0, max(int(chunk) * OVERLOAD_CHUNK, start), self._overload_key,
+                              pmt.from_long(int(count)))
         self.overload_samples += int(len(over))
 
     def _tag_gaps(self, n: int) -> None:

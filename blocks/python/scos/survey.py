@@ -79,12 +79,14 @@ class survey_stepper(gr.basic_block, TaskBlock):
     radio_check = True
 
     def __init__(self, radio: Any, frequencies: Sequence[float], samples_per_step: int, settle_samples: int,
-                 facts: Mapping[str, Any] | None = None, full_scale: float | None = None):
+                 facts: Mapping[str, Any] | None = None, full_scale: float | None = None, frame_size: int = 1):
         gr.basic_block.__init__(self, "scos_survey_stepper", [np.complex64], [np.complex64])
         TaskBlock.__init__(self)
         self.radio = radio
         self.frequencies = [float(f) for f in frequencies]
         self.samples_per_step = int(samples_per_step)
+        #: the FFT size: overload counts are tagged on frame starts (a step is whole frames)
+        self.frame_size = int(frame_size)
         self.settle_samples = int(settle_samples)
         self.facts = None if facts is None else dict(facts)
         self.full_scale = None if full_scale is None else float(full_scale)
@@ -125,13 +127,23 @@ class survey_stepper(gr.basic_block, TaskBlock):
             self.add_item_tag(0, tag.offset + shift, tag.key, tag.value)
 
     def _tag_overloads(self, passed: np.ndarray, produced: int) -> None:
-        """Count the passed samples at full scale: one ``scos_overload`` tag on the first of them."""
+        """Count the passed samples at full scale, one ``scos_overload`` tag per FFT frame that has
+        any, on the frame's first sample.
+
+        Not on the first overloaded sample: stream_to_vector moves a tag to the *nearest* frame, so
+        one in the second half of a step's last frame would count for the next step. A frame that
+        began in an earlier call gets its tag at its start all the same: stream_to_vector reads
+        whole frames, so it has not read past that start yet.
+        """
         if self.full_scale is None:
             return
         over = overloaded(passed, self.full_scale)
-        if over is not None:
-            self.add_item_tag(0, self.nitems_written(0) + produced + int(over[0]), self._overload_key,
-                              pmt.from_long(len(over)))
+        if over is None:
+            return
+        offsets = over + self.nitems_written(0) + produced  # every step starts on a frame
+        frames, counts = np.unique(offsets // self.frame_size, return_counts=True)
+        for frame, count in zip(frames, counts):
+            self.add_item_tag(0, int(frame) * self.frame_size, self._overload_key, pmt.from_long(int(count)))
 
     def general_work(self, input_items, output_items):
         try:
@@ -195,7 +207,7 @@ class survey_source(gr.hier_block2):
         self.facts = radio_facts(driver=driver, args=args, frequency=self.frequencies[0], sample_rate=float(samp_rate),
                                  gain=float(gain), frequency_low=low, frequency_high=high, full_scale=full_scale)
         self.stepper = survey_stepper(self.radio, self.frequencies, int(fft_size) * int(num_ffts), int(settle_samples),
-                                      self.facts, full_scale)
+                                      self.facts, full_scale, frame_size=int(fft_size))
         chain: list[Any] = [self.radio]
         if getattr(self.radio, "throttle", False):  # real-time pacing of the sim, as `sim,throttle=1`
             from gnuradio import blocks
