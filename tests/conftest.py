@@ -29,3 +29,14 @@ def pg_cluster():
     cluster = PostgresCluster().start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, settings):
+    """The store on SQLite and on a throwaway PostgreSQL database, for what must hold on both
+    (upserts, foreign keys' ON DELETE rules)."""
+    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" \
+        else settings.database_url
+    db = store.init_store(url)
+    yield db
+    db.close()

@@ -11,16 +11,6 @@ from scos_gr.sigmf_out.context import ActionInfo, ScheduleInfo, TaskContext
 from scos_gr.sigmf_out.metadata import Capture, Radio, Spectra, detection_metadata
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request, settings):
-    """The store on SQLite and on a throwaway PostgreSQL database (the upserts and the
-    foreign key's ON DELETE SET NULL must hold on both)."""
-    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" \
-        else settings.database_url
-    db = store.init_store(url)
-    yield db
-    db.close()
-
 
 def _metadata(dropped: int) -> dict:
     return detection_metadata(

@@ -11,17 +11,6 @@ from tests.fleet.receiver import CallbackReceiver
 from tests.ports import free_port
 
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request, settings):
-    """The store on SQLite and on a throwaway PostgreSQL database (the upserts and the
-    foreign key's ON DELETE SET NULL must hold on both)."""
-    url = request.getfixturevalue("pg_cluster").create_database() if request.param == "postgresql" \
-        else settings.database_url
-    db = store.init_store(url)
-    yield db
-    db.close()
-
 def _finished_task(name: str = "e", task_id: int = 1) -> store.Task:
     return store.Task.create(entry_name=name, task_id=task_id, action="logger", status=store.TASK_SUCCESS,
                              finished=store.utcnow(), duration_s=0.01)
