@@ -17,7 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scos_gr.config import Settings, load_settings
+from scos_gr.config import Settings, SettingsError, load_settings
 from scos_gr.errors import ScosGrError
 
 
@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except SettingsError as exc:  # a setting the sensor cannot run with: a usage error, as argparse's
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ScosGrError as exc:  # every error of ours is a sentence for the operator, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
