@@ -110,7 +110,9 @@ def create_entry(*, user: store.User, settings: Settings) -> str:
         entry = _create(body, user, settings)
     except peewee.IntegrityError:
         # two requests for one new name at once: both passed the check, the unique index chose
-        if store.ScheduleEntry.select().where(store.ScheduleEntry.name == body.get("name")).exists():
+        name = body.get("name")
+        if isinstance(name, str) and store.ScheduleEntry.select().where(
+                store.same_name(store.ScheduleEntry.name, name)).exists():
             raise ApiError(400, {"name": [NAME_TAKEN]}) from None
         raise
     return json_body(represent(entry), 201, {"Location": entry_url(entry.name)})

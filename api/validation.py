@@ -72,14 +72,21 @@ def _parse(rule: FieldRule, value: Any, errors: list[str]) -> Optional[int | boo
     return None if errors else parsed
 
 
+def name_errors(value: str) -> list[str]:
+    """What is wrong with ``value`` as a name (of a schedule entry or a user: the document's
+    ``Name``, a slug matched whole); empty when it is one."""
+    rule = openapi.input_fields()["name"]
+    errors = rule.length_errors(value)
+    if value and not rule.matches_pattern(value):
+        errors.append(SLUG)
+    return errors
+
+
 def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
     if not isinstance(value, str):
         errors.append(NOT_STRING)
         return None
-    rule = openapi.input_fields()["name"]
-    errors.extend(rule.length_errors(value))
-    if value and not rule.matches_pattern(value):
-        errors.append(SLUG)
+    errors.extend(name_errors(value))
     return None if errors else value
 
 
@@ -133,7 +140,7 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
         else:
             name = _parse_name(body["name"], field_errors("name"))
             if name is not None:
-                if store.ScheduleEntry.select().where(store.ScheduleEntry.name == name).exists():
+                if store.ScheduleEntry.select().where(store.same_name(store.ScheduleEntry.name, name)).exists():
                     field_errors("name").append(NAME_TAKEN)
                 else:
                     out["name"] = name

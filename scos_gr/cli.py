@@ -58,15 +58,28 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_createuser(args: argparse.Namespace) -> int:
+    import peewee
+
     from scos_gr import store
+    from scos_gr.api.validation import name_errors
 
     settings = _settings_from(args)
+    problems = name_errors(args.name)
+    if problems:  # a user name is a slug, as an entry name (it is in URLs: /users/{name}/)
+        print(f"error: user name {args.name!r}: {' '.join(problems)}", file=sys.stderr)
+        return 2
     store.init_store(settings.database_url)
     with store.database.connection_context():
-        if store.User.select().where(store.User.name == args.name).exists():
+        same = store.User.get_or_none(store.same_name(store.User.name, args.name))
+        if same is not None:
+            also = "" if same.name == args.name else " (names that differ only in case are one name)"
+            print(f"error: a user named {same.name!r} already exists{also}", file=sys.stderr)
+            return 1
+        try:
+            _, token = store.User.create_with_token(args.name, is_admin=args.admin)
+        except peewee.IntegrityError:  # made by another process since the check above
             print(f"error: a user named {args.name!r} already exists", file=sys.stderr)
             return 1
-        _, token = store.User.create_with_token(args.name, is_admin=args.admin)
     role = "admin" if args.admin else "user"
     print(f"created {role} {args.name!r}; its token (shown once):")
     print(token)

@@ -152,6 +152,14 @@ class SchedulerState(BaseModel):
 
 MODELS: tuple[type[BaseModel], ...] = (User, ScheduleEntry, Task, Acquisition, SchedulerState)
 
+#: names that differ only in case are one name (spec): (table, column) made unique whatever the case
+CASE_INSENSITIVE_UNIQUE = ((User, "name"), (ScheduleEntry, "name"))
+
+
+def same_name(field: peewee.Field, name: str) -> peewee.Expression:
+    """``field`` holds ``name`` in any case (spec: names differing only in case are one name)."""
+    return peewee.fn.LOWER(field) == name.lower()
+
 
 def open_database(url: str) -> peewee.Database:
     """Open (without binding) the database for ``url``, tuned for our threads and processes."""
@@ -193,7 +201,26 @@ def init_store(url: str) -> peewee.Database:
     with db.connection_context():
         db.create_tables(MODELS, safe=True)
         _add_missing_columns(db)
+        _add_case_insensitive_unique_indexes(db)
     return db
+
+
+def _add_case_insensitive_unique_indexes(db: peewee.Database) -> None:
+    """A unique index on LOWER(name), so two requests racing with ``Alpha`` and ``alpha`` cannot
+    both win. A database made before this rule may already hold such a pair: it is kept (nothing
+    is lost), logged, and the check before each insert still refuses new ones."""
+    import logging
+
+    for model, column in CASE_INSENSITIVE_UNIQUE:
+        table = model._meta.table_name
+        index = f"{table}_{column}_lower"
+        try:
+            with db.atomic():
+                db.execute_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS "{index}" ON "{table}" (LOWER("{column}"))')
+        except peewee.IntegrityError as exc:
+            logging.getLogger(__name__).warning(
+                "%s: names that differ only in case exist already (%s); new ones are refused, but without "
+                "the unique index %s", table, exc, index)
 
 
 def _add_missing_columns(db: peewee.Database) -> None:
