@@ -6,7 +6,7 @@ and re-plan.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 import peewee
 
@@ -16,7 +16,7 @@ from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
 from .access import check_may_change, visible_entry
-from .validation import NAME_TAKEN, defaults, store_fields, validate
+from .validation import NAME_TAKEN, VALIDATE_ONLY, defaults, store_fields, validate
 from .web import ApiError, Routes, entry_url, json_body, no_content, not_found, paginate, read_json_object, url
 
 routes = Routes()
@@ -49,10 +49,13 @@ def _entries_visible_to(user: store.User):
     return query.order_by(store.ScheduleEntry.name)
 
 
-def _create(body: dict[str, Any], user: store.User, settings: Settings) -> store.ScheduleEntry:
+def _create(body: dict[str, Any], user: store.User, settings: Settings) -> Optional[store.ScheduleEntry]:
+    """The new entry; None when the body only asked for validation (nothing stored)."""
     with store.write_transaction():
         fields = {**defaults(), **validate(body, user, catalogue_for(settings), creating=True, partial=False),
                   "is_active": True}  # whatever the body says (spec)
+        if fields.get(VALIDATE_ONLY):
+            return None
         return store.ScheduleEntry.create(
             **{key: fields[key] for key in store_fields()},
             name=fields["name"],
@@ -76,6 +79,8 @@ def _update(user: store.User, name: str, settings: Settings, *, partial: bool) -
         if entry is None:  # deleted by a request that ran in between
             raise not_found()
         fields = validate(body, user, catalogue_for(settings), creating=False, partial=partial, current=entry)
+        if fields.get(VALIDATE_ONLY):
+            return no_content()
         if not partial:  # PUT: omitted optional fields take their defaults
             fields = {**defaults(), **fields}
         was_active = entry.is_active
@@ -115,6 +120,8 @@ def create_entry(*, user: store.User, settings: Settings) -> str:
                 store.same_name(store.ScheduleEntry.name, name)).exists():
             raise ApiError(400, {"name": [NAME_TAKEN]}) from None
         raise
+    if entry is None:  # validate_only
+        return no_content()
     return json_body(represent(entry), 201, {"Location": entry_url(entry.name)})
 
 

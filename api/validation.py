@@ -28,6 +28,8 @@ NAME_TAKEN = "schedule entry with this name already exists."
 STOP_BEFORE_START = "stop must be after start"
 #: fields a body cannot set on creation (spec: an entry is always active when created)
 NOT_ON_CREATE = ("is_active",)
+#: the body field that asks for validation only: nothing stored, 204 (as the original server)
+VALIDATE_ONLY = "validate_only"
 _INT_RE = re.compile(r"^[-+]?\d+$")
 
 
@@ -121,13 +123,16 @@ def defaults() -> dict[str, Any]:
 
 def store_fields() -> tuple[str, ...]:
     """The body fields stored as they are (``name`` is only set on creation, ``relative_stop``
-    only changes how ``stop`` is read)."""
-    return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop"))
+    only changes how ``stop`` is read, ``validate_only`` whether anything is stored)."""
+    return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop", VALIDATE_ONLY))
 
 
 def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, creating: bool, partial: bool,
              current: Optional[store.ScheduleEntry] = None) -> dict[str, Any]:
-    """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private)."""
+    """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private).
+
+    With ``validate_only: true`` in the body the result holds ``VALIDATE_ONLY: True``: the caller
+    stores nothing and answers 204."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
 
@@ -154,9 +159,12 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
     for key, rule in openapi.input_fields().items():
         if rule.type not in ("integer", "boolean") or key not in body or (creating and key in NOT_ON_CREATE):
             continue
+        rule = rule.for_caller(user.is_admin)
         if body[key] is None:
             if rule.type == "integer" and rule.nullable:
-                out[key] = None  # null: the field's "none" (start: now, stop: never, interval: once)
+                # null: the field's default (priority), else its "none" (start: now, stop: never,
+                # interval: once)
+                out[key] = rule.default
             elif not rule.nullable:
                 field_errors(key).append(NOT_NULL)
             continue  # a null boolean is as if absent
@@ -164,13 +172,17 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
         if value is not None:
             out[key] = value
     relative_stop = bool(out.pop("relative_stop", False))
+    validate_only = bool(out.pop(VALIDATE_ONLY, False))
 
     errors = {k: v for k, v in errors.items() if v}
     if errors:
         raise ApiError(400, errors)
     if out.get("is_private") and not user.is_admin:
         raise forbidden()
-    return _resolve_start_stop(out, relative_stop, partial, current)
+    resolved = _resolve_start_stop(out, relative_stop, partial, current)
+    if validate_only:
+        resolved[VALIDATE_ONLY] = True
+    return resolved
 
 
 def _resolve_start_stop(out: dict[str, Any], relative_stop: bool, partial: bool,
