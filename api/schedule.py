@@ -17,9 +17,11 @@ from scos_gr.scheduler import planner
 
 from .access import check_may_change, visible_entry
 from .validation import NAME_TAKEN, VALIDATE_ONLY, defaults, store_fields, validate
-from .web import ApiError, Routes, entry_url, json_body, no_content, not_found, paginate, read_json_object, url
+from .web import ApiError, Routes, detail, entry_url, json_body, no_content, not_found, paginate, read_json_object, url
 
 routes = Routes()
+
+TASK_RUNNING = "a task of this entry is running; try again when it has finished"
 
 
 def represent(entry: store.ScheduleEntry) -> dict[str, Any]:
@@ -145,6 +147,18 @@ def delete_entry(name: str, *, user: store.User) -> str:
     entry = visible_entry(user, name)
     check_may_change(user, entry)
     with store.write_transaction():
+        fresh = store.ScheduleEntry.select().where(store.ScheduleEntry.id == entry.id)
+        if getattr(store.database.obj, "for_update", False):
+            # PostgreSQL: lock the row, so a task claim either commits first (and is seen below)
+            # or waits for this delete and then finds no entry; SQLite's write lock does the same
+            fresh = fresh.for_update()
+        if fresh.get_or_none() is None:  # deleted by a request that ran in between
+            raise not_found()
+        # (fix) a task running now would finish under a name that is free again: whoever took the
+        # name next would receive its recording. Refuse until it has finished.
+        if store.Task.select().where((store.Task.entry_name == name)
+                                     & (store.Task.status == store.TASK_IN_PROGRESS)).exists():
+            raise detail(409, TASK_RUNNING)
         acquisitions = list(store.Acquisition.select(store.Acquisition.task_id)
                             .where(store.Acquisition.entry_name == name).order_by(store.Acquisition.task_id))
         if acquisitions:
@@ -153,9 +167,6 @@ def delete_entry(name: str, *, user: store.User) -> str:
                           "delete them first.",
                 "protected_objects": [url(f"/acquisitions/{name}/{a.task_id}/") for a in acquisitions],
             })
-        # the task log goes with the entry, except a task running now: the scheduler records
-        # it (and its recording) under the entry's name when it finishes
-        store.Task.delete().where((store.Task.entry_name == name)
-                                  & (store.Task.status != store.TASK_IN_PROGRESS)).execute()
+        store.Task.delete().where(store.Task.entry_name == name).execute()  # the task log goes with it
         entry.delete_instance()
     return no_content()

@@ -2,8 +2,9 @@
 
 One module holds every model so that dependencies keep pointing one way: the web layer and the
 scheduler both import the store, and neither imports the other. Rows reference schedule entries
-by *name* (not a foreign key) on purpose: a task that is running when its entry is deleted still
-records its outcome and recording under that name (spec: "the recording is never lost").
+by *name* (not a foreign key): the task log and the recordings are the record of what ran, and
+an entry is deleted only when no task of it is running (409) and none of its recordings is left
+(400), so a name that is taken again never inherits rows of the entry that had it before.
 
 SQLite is the embedded default (WAL mode, so the web threads read while the scheduler process
 writes); PostgreSQL is chosen with ``DATABASE_URL=postgresql://...``. ``init_store`` creates
