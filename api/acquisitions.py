@@ -22,7 +22,7 @@ from .web import (
     Routes, detail, entry_url, json_body, method_not_allowed, no_content, not_found, paginate, sql_page, url,
 )
 
-#: archive chunk: below the web server's per-connection output watermark margin (see server.py)
+#: archive chunk: below the web server's per-connection output watermark margin (see http_server.py)
 ARCHIVE_CHUNK = 256 << 10
 
 A = store.Acquisition

@@ -16,7 +16,7 @@ import bottle
 
 from scos_gr.config import Settings
 
-from . import acquisitions, schedule, sensor, tasks
+from . import acquisitions, openapi, schedule, sensor, tasks
 from .auth import SETTINGS_KEY, AuthPlugin
 
 ROUTE_MODULES = (sensor, schedule, acquisitions, tasks)
@@ -54,6 +54,9 @@ def _dashboard_routes() -> list[Any]:
 
 
 def make_app(settings: Settings) -> "CanonicalPaths":
+    # Bottle keeps a body above MEMFILE_MAX (100 KiB by default) in a temporary file; every body
+    # the server accepts (at most the document's limit) is read in memory instead
+    bottle.BaseRequest.MEMFILE_MAX = openapi.max_body_bytes()
     app = bottle.Bottle(catchall=True)
     app.config[SETTINGS_KEY] = settings
     app.install(AuthPlugin())

@@ -94,6 +94,11 @@ class FieldRule:
         return self.pattern is None or re.fullmatch(self.pattern, value) is not None
 
 
+def max_body_bytes() -> int:
+    """``x-max-request-body-bytes``: the largest request body the server reads (1 MiB)."""
+    return int(document()["x-max-request-body-bytes"])
+
+
 @functools.cache
 def input_fields() -> dict[str, FieldRule]:
     """The writable fields of a schedule entry (POST, PUT, PATCH bodies), by name."""
