@@ -14,7 +14,9 @@ from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
-from . import openapi
+from scos_gr.faults import Fault
+
+from . import health, openapi
 from .access import private_entry_names
 from .validation import may_schedule
 from .web import Routes, entry_url, json_body, not_found, paginate, url
@@ -66,6 +68,19 @@ def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[st
     if state.state == "starting":
         return "dead", "starting: the worker is importing GNU Radio, compiling the flowgraphs and checking the radio"
     return ("running" if state.state == "running" else "idle"), ""
+
+
+def _observed_faults(hidden: set[str]) -> list[Fault]:
+    """What this process met while answering (:mod:`.health`), without damaged recordings that
+    have been deleted since (by another process: retention, or another web worker) and those of
+    entries the caller may not see (``hidden``)."""
+    damaged = health.damaged_acquisitions()
+    A = store.Acquisition
+    for entry, task_id in damaged:
+        if not A.select().where((A.entry_name == entry) & (A.task_id == task_id)).exists():
+            health.clear_damaged(entry, task_id)
+    unseen = tuple(f"acquisition {entry}/" for entry, _ in damaged if entry in hidden)
+    return [fault for fault in health.faults() if not (unseen and fault.detail.startswith(unseen))]
 
 
 @routes.get("/")
@@ -158,7 +173,7 @@ def status(*, user: store.User, settings: Settings) -> str:
         "last_task": last,
         "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
         "disk": {"used_bytes": int(used), "free_bytes": int(free)},
-        "faults": [fault.to_json() for fault in catalogue_for(settings).faults()],
+        "faults": [fault.to_json() for fault in catalogue_for(settings).faults() + _observed_faults(hidden)],
     }
     if state is not None and state.state == "running" and state.current_entry:
         if state.current_entry not in hidden:

@@ -70,7 +70,14 @@ def read_detector_spectra(meta_path: Path | str, data_path: Path | str | None = 
     metadata = read_metadata(meta_path)
     if metadata["global"]["core:datatype"] != "rf32_le":
         raise ValueError(f"{meta_path.name}: not a detection recording")
-    data = np.fromfile(data_path, dtype="<f4")
+    return detector_spectra(metadata, np.fromfile(data_path, dtype="<f4"), meta_path.name)
+
+
+def detector_spectra(metadata: dict[str, Any], data: np.ndarray, name: str = "recording") -> DetectorSpectra:
+    """:func:`read_detector_spectra` of a recording already read (``data``: its float32 values),
+    for a caller that opened the files itself; ``name`` is used in errors."""
+    if metadata["global"]["core:datatype"] != "rf32_le":
+        raise ValueError(f"{name}: not a detection recording")
     spectra: dict[str, np.ndarray] = {}
     for annotation in metadata.get("annotations", []):  # SigMF lists them by sample_start
         name = detector_of(annotation)
@@ -79,7 +86,7 @@ def read_detector_spectra(meta_path: Path | str, data_path: Path | str | None = 
             continue
         spectra[name] = data[start:start + count]
     if not spectra:
-        raise ValueError(f"{meta_path.name}: no detector annotations")
+        raise ValueError(f"{name}: no detector annotations")
     capture = metadata["captures"][0]
     return DetectorSpectra(center_frequency=float(capture["core:frequency"]),
                            sample_rate=float(metadata["global"]["core:sample_rate"]),

@@ -164,14 +164,24 @@ def recording_paths(directory: Path | str, basename: str) -> tuple[Path, Path]:
     return directory / (basename + META_EXT), directory / (basename + DATA_EXT)
 
 
-def remove_recording(meta_path: Path | str, data_path: Path | str) -> list[Path]:
+def remove_recording(meta_path: Path | str, data_path: Path | str, root: Path | str | None = None) -> list[Path]:
     """Delete a recording, complete or partial: metadata first (so it stops being a recording at
     once), then data, then any hidden temp file a writer left for either name.
 
     The one way scos-gr deletes a recording (a failed task's output, the API's DELETE, start-up
-    recovery). Missing files are not an error. Returns the paths actually removed.
+    recovery, data retention). Missing files are not an error. Returns the paths actually
+    removed. With ``root`` (the data directory), nothing is removed when a directory between
+    ``root`` and a file is a symbolic link (it would delete files elsewhere):
+    :class:`~scos_gr.sigmf_out.archive.DamagedRecording` says which.
     """
     meta_path, data_path = Path(meta_path), Path(data_path)
+    if root is not None:
+        real_root = Path(os.path.realpath(root))
+        for path in (meta_path, data_path):
+            if Path(os.path.realpath(path.parent)) != real_root / path.parent.relative_to(root):
+                from scos_gr.sigmf_out.archive import DamagedRecording
+
+                raise DamagedRecording(path, "a directory on its path is a symbolic link; nothing removed")
     temps = [t for p in (meta_path, data_path) if p.parent.is_dir() for t in sorted(p.parent.glob(f".{glob.escape(p.name)}.tmp-*"))]
     return _unlink(meta_path, data_path, *temps)
 
