@@ -34,7 +34,28 @@ def _first_line(exc: BaseException) -> str:
 
 
 def outage_of(exc: BaseException) -> Optional[Outage]:
-    """The outage ``exc`` reports, or None when it is not one (a defect, a constraint...)."""
+    """The outage ``exc`` reports, or None when it is not one (a defect, a constraint...).
+
+    The most telling cause in its chain wins: a commit that fails on a full disk makes the
+    rollback after it fail too ("cannot rollback - no transaction is active"), and that second
+    error is the one raised."""
+    chain = []
+    seen: Optional[BaseException] = exc
+    while seen is not None and seen not in chain and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    found = [o for o in map(_outage_of_one, chain) if o is not None]
+    specific = [o for o in found if not o.detail.startswith(GENERIC)]
+    if found and _outage_of_one(exc) is None:
+        return None  # a defect raised while handling an outage is still a defect
+    return (specific or found or [None])[0]
+
+
+#: how an outage without a more specific cause begins
+GENERIC = "the database is unavailable"
+
+
+def _outage_of_one(exc: BaseException) -> Optional[Outage]:
     if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
         message = _first_line(exc)
         lowered = message.lower()
@@ -47,7 +68,7 @@ def outage_of(exc: BaseException) -> Optional[Outage]:
                                   "or failing disk?)")
         if "locked" in lowered or "lock timeout" in lowered:
             return Outage("database", f"the database is locked by another writer ({message})")
-        return Outage("database", f"the database is unavailable ({message})")
+        return Outage("database", f"{GENERIC} ({message})")
     if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
         where = f" ({exc.filename})" if exc.filename else ""
         return Outage("disk", f"{DISK_ERRNOS[exc.errno]}: {exc.strerror}{where}")
