@@ -39,6 +39,15 @@ def report_outage(outage: Outage) -> None:
     _report(outage.kind, "outage", outage.detail, OUTAGE_STANDS_S)
 
 
+def outages_over_before(moment: float) -> None:
+    """The database was written at ``moment`` (the scheduler's heartbeat): outages last met
+    before it are over."""
+    with _lock:
+        for key, (_, _, last, stands) in list(_seen.items()):
+            if key[1] == "outage" and last < moment:
+                del _seen[key]
+
+
 def report_damaged(entry: str, task_id: int, reason: str) -> None:
     """A recording's file is not the recording (symbolic link, FIFO, wrong size or content)."""
     _report("disk", f"acquisition {entry}/{task_id}", f"acquisition {entry}/{task_id} is damaged: {reason}", None)

@@ -1,22 +1,20 @@
 """The sensor's own resources: the API root, its OpenAPI document, capabilities, status and users."""
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Any
 
 from peewee import fn
 
-from scos_gr import store
+from scos_gr import disk, store
 from scos_gr.calibration import CalibrationError, load_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.flowgraphs.catalogue import catalogue_for
+from scos_gr.outage import Outage, outage_of
 from scos_gr.scheduler import planner
 
-from scos_gr.faults import Fault
-
-from . import health, openapi
+from . import health, openapi, status_faults
 from .access import private_entry_names
 from .validation import may_schedule
 from .web import Routes, entry_url, json_body, not_found, paginate, url
@@ -68,19 +66,6 @@ def scheduler_status(state: store.SchedulerState | None, now: float) -> tuple[st
     if state.state == "starting":
         return "dead", "starting: the worker is importing GNU Radio, compiling the flowgraphs and checking the radio"
     return ("running" if state.state == "running" else "idle"), ""
-
-
-def _observed_faults(hidden: set[str]) -> list[Fault]:
-    """What this process met while answering (:mod:`.health`), without damaged recordings that
-    have been deleted since (by another process: retention, or another web worker) and those of
-    entries the caller may not see (``hidden``)."""
-    damaged = health.damaged_acquisitions()
-    A = store.Acquisition
-    for entry, task_id in damaged:
-        if not A.select().where((A.entry_name == entry) & (A.task_id == task_id)).exists():
-            health.clear_damaged(entry, task_id)
-    unseen = tuple(f"acquisition {entry}/" for entry, _ in damaged if entry in hidden)
-    return [fault for fault in health.faults() if not (unseen and fault.detail.startswith(unseen))]
 
 
 @routes.get("/")
@@ -138,8 +123,29 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
     })
 
 
-@routes.get("/status")
+@routes.get("/status", degraded=True)
 def status(*, user: store.User, settings: Settings) -> str:
+    """The sensor's state; it answers even when the database cannot be read (spec: faults), with
+    what can be known without it and the fault."""
+    try:
+        return json_body(_status(user, settings))
+    except Exception as exc:
+        outage = outage_of(exc)
+        if outage is None:
+            raise
+        health.report_outage(outage)
+        return json_body(_status_without_database(user, settings, outage))
+
+
+def _disk(settings: Settings, used: int) -> dict[str, int]:
+    try:
+        free = disk.usage(settings.data_dir).free_bytes
+    except OSError:
+        free = 0
+    return {"used_bytes": int(used), "free_bytes": int(free)}
+
+
+def _status(user: store.User, settings: Settings) -> dict[str, Any]:
     now = time.time()
     state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
     entries = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
@@ -149,10 +155,6 @@ def status(*, user: store.User, settings: Settings) -> str:
     queue = [{"schedule_entry": entry_url(t.entry_name), "action": t.action,
               "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
     used = store.Acquisition.select(fn.COALESCE(fn.SUM(store.Acquisition.data_bytes), 0)).scalar() or 0
-    try:
-        free = shutil.disk_usage(settings.data_dir).free
-    except OSError:
-        free = 0
     hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
     last = state.last_task if state is not None else None
     if last and last.get("schedule_entry") in hidden:
@@ -160,6 +162,8 @@ def status(*, user: store.User, settings: Settings) -> str:
     if last:
         last = {**last, "schedule_entry": entry_url(last["schedule_entry"])}
     scheduler, scheduler_detail = scheduler_status(state, now)
+    starting = state is not None and state.state == "starting" and now - state.heartbeat <= DEAD_AFTER_S
+    dead = scheduler_detail if scheduler == "dead" and not starting else None
     body: dict[str, Any] = {
         "scheduler": scheduler,
         "scheduler_detail": scheduler_detail,
@@ -172,14 +176,27 @@ def status(*, user: store.User, settings: Settings) -> str:
         },
         "last_task": last,
         "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
-        "disk": {"used_bytes": int(used), "free_bytes": int(free)},
-        "faults": [fault.to_json() for fault in catalogue_for(settings).faults() + _observed_faults(hidden)],
+        "disk": _disk(settings, used),
+        "faults": [fault.to_json() for fault in status_faults.current(settings, state, dead, hidden)],
     }
     if state is not None and state.state == "running" and state.current_entry:
         if state.current_entry not in hidden:
             body["current_task"] = {"schedule_entry": entry_url(state.current_entry),
                                     "task_id": state.current_task_id}
-    return json_body(body)
+    return body
+
+
+def _status_without_database(user: store.User, settings: Settings, outage: Outage) -> dict[str, Any]:
+    return {
+        "scheduler": "dead",
+        "scheduler_detail": f"unknown: the database cannot be read ({outage.detail})",
+        "task_queue": [],
+        "radio": {"driver": driver_of(settings.radio), "args": settings.radio, "healthy": True, "detail": ""},
+        "last_task": None,
+        "uptime_s": 0.0,
+        "disk": _disk(settings, 0),
+        "faults": [fault.to_json() for fault in status_faults.without_database(settings, user.is_admin)],
+    }
 
 
 @routes.get("/users/")

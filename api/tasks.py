@@ -31,6 +31,7 @@ def _task_repr(task: store.Task, acquired: set[int]) -> dict[str, Any]:
         "finished": store.iso(task.finished) if task.finished else None,
         "duration_s": task.duration_s,
         "acquisition": acquisition_url(task.entry_name, task.task_id) if task.task_id in acquired else None,
+        "retention": task.retention,  # "removed": data retention removed its recording (spec)
     }
 
 

@@ -39,7 +39,7 @@ class Response:
 
 class LiveServer:
     def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None, scheduler: bool = True,
-                 database_url: Optional[str] = None) -> None:
+                 database_url: Optional[str] = None, log_dir: Optional[Path] = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.env = {**os.environ, "SCOS_DATA_DIR": str(self.data_dir), "SCOS_PORT": str(self.port),
@@ -51,7 +51,7 @@ class LiveServer:
         self.scheduler = scheduler
         self.proc: Optional[subprocess.Popen] = None
         self.token: Optional[str] = None
-        self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        self.log_path = Path(log_dir or self.data_dir.parent) / f"serve-{self.port}.log"
 
     # -- process -------------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> "LiveServer":
