@@ -222,3 +222,13 @@ def test_postgresql_going_away_and_coming_back(tmp_path):
             assert missed and all(t["status"] == "failure" and t["detail"].startswith("not run: ") for t in missed)
     finally:
         cluster.stop()
+
+
+def test_status_names_a_missing_scheduler_and_a_failed_radio(tmp_path):
+    with LiveServer(tmp_path / "data", scheduler=False) as server:
+        assert faults(server, "scheduler") == ["no scheduler is running for this database"]
+        store.init_store(f"sqlite:///{tmp_path / 'data' / 'scos.db'}")
+        with store.database.connection_context():
+            store.SchedulerState.get_or_create(id=1, defaults={"state": "stopped"})
+            store.SchedulerState.update(radio_healthy=False, radio_detail="radio error: rtl=0 is not there").execute()
+        assert faults(server, "radio") == ["radio error: rtl=0 is not there"]
