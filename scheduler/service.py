@@ -68,7 +68,7 @@ class Scheduler:
         self.worker = Worker(settings)
         self._stop = threading.Event()
         self._heartbeat_thread: Optional[threading.Thread] = None
-        #: the thread start_in_background runs this scheduler in (None when run_forever runs it)
+        #: the thread a caller runs this scheduler in, when it says so (join waits for it)
         self.thread: Optional[threading.Thread] = None
         self._state_lock = threading.RLock()
         self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None,
@@ -274,7 +274,7 @@ class Scheduler:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for a background scheduler (start_in_background) to finish its task and stop."""
+        """Wait for a scheduler run in ``self.thread`` to finish its task and stop."""
         if self.thread is not None:
             self.thread.join(timeout)
 
@@ -561,18 +561,10 @@ def run_forever(settings: Settings) -> int:
     return 0
 
 
-def start_in_background(settings: Settings) -> Scheduler:
-    """`scos-gr serve`: take the lock now (raising SchedulerLockError), run the loop in a thread."""
-    _prepare_store(settings)
-    scheduler = Scheduler(settings)
-    scheduler.acquire_lock()  # fail fast, before the web server starts
+def start_in_background(settings: Settings) -> Any:
+    """`scos-gr serve`: the scheduler in a process of its own (:mod:`.process`: why), holding the
+    lock when this returns (raising SchedulerLockError when another scheduler has it), kept
+    running; ``stop()`` and ``join(timeout)`` end it."""
+    from scos_gr.scheduler.process import SchedulerProcess
 
-    def target() -> None:
-        try:
-            scheduler.run()
-        except Exception:
-            log.exception("the scheduler stopped on an error")
-
-    scheduler.thread = threading.Thread(target=target, name="scheduler", daemon=True)
-    scheduler.thread.start()
-    return scheduler
+    return SchedulerProcess(settings).start()

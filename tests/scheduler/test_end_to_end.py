@@ -18,7 +18,7 @@ from sigmf import sigmffile
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
 from tests.live_server import LiveServer
 from tests.ports import free_port
-from tests.scheduler.procs import alive, worker_pids
+from tests.scheduler.procs import alive, scheduler_pids, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -298,6 +298,38 @@ def test_an_entry_whose_task_runs_cannot_be_deleted_so_its_name_never_inherits_t
         assert sensor.get(f"{API}/tasks/doomed/", token=user).json() == []
         assert sensor.get(f"{API}/acquisitions/doomed/1/archive", token=user).status == 404
         assert sensor.get(f"{API}/schedule/doomed/", token=user).json()["next_task_id"] == 1
+
+
+def test_serve_runs_its_scheduler_in_a_process_of_its_own_and_restarts_it_if_it_dies(sensor):
+    """Under API load a scheduler thread shared the web server's interpreter lock (runs late or
+    compressed: bench/scheduler_under_load.py); serve's scheduler is a child process, restarted
+    when it stops."""
+    [first] = scheduler_pids(sensor.proc.pid)
+    assert worker_pids(first) and worker_pids(first) == worker_pids(sensor.proc.pid)  # the worker is its child
+    schedule(sensor, "on", interval=1, stop=60)
+    wait_tasks(sensor, "on", 2)
+    os.kill(first, signal.SIGKILL)
+    killed_at = time.time()
+    deadline = time.monotonic() + 60
+    while not (scheduler_pids(sensor.proc.pid) and scheduler_pids(sensor.proc.pid)[0] != first
+               and sensor.get(f"{API}/status").json()["scheduler"] == "idle"):
+        assert time.monotonic() < deadline, sensor.log()[-3000:]
+        time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while not [t for t in sensor.get(f"{API}/tasks/on/").json()
+               if t["status"] == "success" and t["scheduled_time"] > killed_at + 1]:
+        assert time.monotonic() < deadline, "no run after the restart"
+        time.sleep(0.2)
+    tasks = sensor.get(f"{API}/tasks/on/").json()
+    assert [t["task_id"] for t in tasks] == list(range(1, len(tasks) + 1))
+    assert all(t["status"] == "success" or t["detail"].startswith("interrupted") for t in tasks
+               if t["status"] != "in-progress"), tasks
+    assert "restarting it in 1 s" in sensor.log()
+    [second] = scheduler_pids(sensor.proc.pid)
+    [worker] = worker_pids(second)
+    sensor.stop()  # SIGTERM: serve stops its scheduler, which stops its worker
+    assert sensor.proc.returncode == 0
+    assert not alive(second) and not alive(worker)
 
 
 def test_the_scheduler_on_postgresql(tmp_path, pg_cluster):
