@@ -133,6 +133,7 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
                 size += len(chunk)
         digest = hasher.hexdigest()
         metadata["global"]["core:sha512"] = digest
+        _check_not_cut_short(metadata, size, dtype, data_path_tmp)
         _validate(metadata, size, dtype)
         meta_bytes = _meta_bytes(metadata)
 
@@ -247,6 +248,34 @@ def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
         return _DTYPES[datatype]
     except KeyError:
         raise InvalidRecording(f"unsupported core:datatype {datatype!r}") from None
+
+
+class DiskFull(RecordingError, OSError):
+    """A writer ran out of space (``errno`` ENOSPC): the data file holds less than the capture
+    produced."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _check_not_cut_short(metadata: dict[str, Any], data_bytes: int, dtype: np.dtype, path: Path) -> None:
+    """A file sink that meets a full disk stops writing and says nothing the runner sees: the data
+    is then shorter than the annotations say. When the filesystem is full, that is the cause to
+    report (ENOSPC), not the annotation that no longer fits."""
+    channels = int(metadata["global"].get("core:num_channels", 1) or 1)
+    expected = max((a["core:sample_start"] + a.get("core:sample_count", 0) for a in metadata.get("annotations", [])),
+                   default=0) * dtype.itemsize * channels
+    if data_bytes >= expected:
+        return
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < expected - data_bytes:
+        raise DiskFull(errno.ENOSPC, f"disk full: No space left on device (ENOSPC) in {path.parent} ({free} bytes "
+                                     f"free): the recording got {data_bytes} of its {expected} bytes; nothing was kept",
+                       str(path))
 
 
 def _validate(metadata: dict[str, Any], data_bytes: int, dtype: np.dtype) -> None:

@@ -150,3 +150,15 @@ def test_createuser_refuses_a_name_that_differs_only_in_case(tmp_path):
     again = run("createuser", "alice", "--data-dir", str(tmp_path))
     assert again.returncode == 1
     assert "a user named 'Alice' already exists (names that differ only in case are one name)" in again.stderr
+
+
+def test_an_iq_capture_on_a_full_disk_says_no_space_left_and_leaves_nothing(tmp_path):
+    from tests.mounts import small_filesystem
+
+    with small_filesystem(tmp_path / "fs", 4 << 20) as fs:  # 100 ms of IQ is 12.3 MB
+        proc = run("acquire", "acquire_iq_751MHz", "--out", str(fs / "out"), "--data-dir", str(tmp_path / "data"))
+        assert proc.returncode == 1, proc
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "disk full: No space left on device (ENOSPC)" in last and "nothing was kept" in last, last
+        assert "annotation ends" not in proc.stderr
+        assert list((fs / "out").iterdir()) == []
