@@ -163,7 +163,7 @@ class SchedulerProcess:
             delay = min(delay * 2, RESTART_DELAY_S[1])
             try:
                 self._spawn()
-            except Exception as exc:  # another scheduler took the database meanwhile, or a start failure
+            except Exception as exc:  # another scheduler took the database meanwhile, a start failure...
                 log.error("the scheduler could not be restarted: %s", exc)
                 self._process = _Exited()
                 continue
