@@ -140,6 +140,8 @@ class AuthPlugin:
                 health.report_outage(outage)
                 try:  # a route declared degraded=True answers without the database as best it can
                     return call(user, args, kwargs)
+                except ApiError as err:
+                    return json_body(err.body, err.status, err.headers)
                 except Exception as again:
                     return outage_response(outage_of(again) or outage)
                 finally:

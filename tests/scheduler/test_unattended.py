@@ -14,7 +14,7 @@ import pytest
 
 from scos_gr import store
 from tests.live_server import LiveServer
-from tests.mounts import fill, free_bytes, remount, small_filesystem
+from tests.mounts import fill, remount, small_filesystem
 
 API = "/api/v1"
 MiB = 1 << 20
@@ -117,8 +117,10 @@ def test_data_retention_removes_the_oldest_recordings_and_keeps_their_task_rows(
             percent = 100 * (st.f_blocks - st.f_bfree) / (st.f_blocks - st.f_bfree + st.f_bavail)
             assert percent <= 40 + 100 * 13 / 128, percent  # the limit, plus the recording made after the check
 
-            # something else grows past the limit by itself: every recording goes, then tasks say so
-            fill(fs, leave=free_bytes(fs) - 24 * MiB, name="foreign")
+            # something else grows past the limit by itself (by 24 MiB, whatever the recordings
+            # written meanwhile): every recording goes, then tasks say so
+            with open(foreign, "ab") as f:
+                f.write(bytes(24 * MiB))
             failing = wait_for(lambda: [t for t in tasks(server, "kept") if t["status"] == "failure"], 30,
                                "a task failing above the limit")
             assert "above SCOS_MAX_DISK_USAGE=40%, and no recording is left to remove" in failing[0]["detail"], \
