@@ -7,6 +7,7 @@ as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working toke
 from __future__ import annotations
 
 import importlib
+import os
 import logging
 import signal
 import sys
@@ -98,6 +99,11 @@ def start_scheduler(settings: Settings) -> Any:
     return start(settings)
 
 
+def _stop_on_sigterm(*_: Any) -> None:
+    logging.getLogger("scos_gr.api").info("SIGTERM (pid %s): stopping", os.getpid())
+    sys.exit(0)
+
+
 def serve(settings: Settings, with_scheduler: bool = True) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store.init_store(settings.database_url)
@@ -119,7 +125,7 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
             http.close()
             return 1
     # SIGTERM (systemd, docker, tests) stops cleanly: the scheduler frees its lock and its worker
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"scos-gr: serving http://{settings.host}:{settings.port}/ (radio {settings.radio!r}, "
           f"data in {settings.data_dir})", flush=True)
     try:

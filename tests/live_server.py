@@ -135,7 +135,13 @@ class LiveServer:
         if body is not None:
             payload = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=payload, headers=hdrs)
+        try:
+            conn.request(method, path, body=payload, headers=hdrs)
+        except ConnectionRefusedError:
+            if self.proc is not None and self.proc.poll() is not None:  # say how it ended
+                raise RuntimeError(f"scos-gr serve has exited (status {self.proc.returncode}); its log ends:\n"
+                                   f"{self.log()[-4000:]}") from None
+            raise
         resp = conn.getresponse()
         data = resp.read()
         conn.close()

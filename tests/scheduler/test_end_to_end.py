@@ -311,8 +311,10 @@ def test_serve_runs_its_scheduler_in_a_process_of_its_own_and_restarts_it_if_it_
     os.kill(first, signal.SIGKILL)
     killed_at = time.time()
     deadline = time.monotonic() + 60
-    while not (scheduler_pids(sensor.proc.pid) and scheduler_pids(sensor.proc.pid)[0] != first
-               and sensor.get(f"{API}/status").json()["scheduler"] == "idle"):
+    while True:
+        now_running = scheduler_pids(sensor.proc.pid)
+        if now_running and now_running[0] != first and sensor.get(f"{API}/status").json()["scheduler"] == "idle":
+            break
         assert time.monotonic() < deadline, sensor.log()[-3000:]
         time.sleep(0.2)
     deadline = time.monotonic() + 30
