@@ -7,6 +7,8 @@ sent).
 """
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,22 @@ from peewee import fn
 
 from scos_gr import store
 from scos_gr.config import Settings
-from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream
+from scos_gr.sigmf_out.archive import ArchiveMember, ArchiveStream, DamagedRecording, verified_files
 
+from . import health
 from .access import check_may_change, entry_name_filter, entry_named, may_see_entry_name, task_row_or_404
 from .web import (
-    Routes, detail, entry_url, json_body, method_not_allowed, no_content, not_found, paginate, sql_page, url,
+    ApiError, Routes, detail, entry_url, json_body, method_not_allowed, no_content, not_found, paginate, sql_page, url,
 )
 
-#: archive chunk: below the web server's per-connection output watermark margin (see server.py)
+#: archive chunk: below the web server's per-connection output watermark margin (see http_server.py)
 ARCHIVE_CHUNK = 256 << 10
+#: the spectrum endpoint reads a detection recording whole: one this large is no detector output
+MAX_SPECTRUM_BYTES = 64 << 20
 
 A = store.Acquisition
 routes = Routes()
+log = logging.getLogger(__name__)
 
 
 def acquisition_url(entry: str, task_id: int) -> str:
@@ -47,14 +53,43 @@ def _remove_files(settings: Settings, rows: list[store.Acquisition]) -> None:
     from scos_gr.sigmf_out.writer import remove_recording
 
     for row in rows:
-        remove_recording(settings.data_dir / row.meta_path, settings.data_dir / row.data_path)
+        health.clear_damaged(row.entry_name, row.task_id)
+        try:
+            remove_recording(settings.data_dir / row.meta_path, settings.data_dir / row.data_path, settings.data_dir)
+        except DamagedRecording as exc:  # the row is gone; files elsewhere are not the sensor's to delete
+            log.warning("acquisition %s/%s deleted, its files left alone: %s", row.entry_name, row.task_id, exc)
 
 
-def spectra_of(meta_path: Path, data_path: Path) -> dict[str, Any]:
+def _member(settings: Settings, row: store.Acquisition) -> ArchiveMember:
+    """The row's recording, with what the row says of it (checked when its files are opened)."""
+    return ArchiveMember(dirname=f"{row.entry_name}_{row.task_id}",
+                         meta_path=settings.data_dir / row.meta_path, data_path=settings.data_dir / row.data_path,
+                         data_bytes=row.data_bytes, sha512=row.sha512 or None, metadata=row.sigmf_metadata,
+                         root=settings.data_dir)
+
+
+def _damaged(row: store.Acquisition, exc: DamagedRecording) -> ApiError:
+    """(fix) a file that is not the recording: a clear answer, never its bytes, and a fault."""
+    health.report_damaged(row.entry_name, row.task_id, str(exc))
+    return detail(410, f"recording damaged: {exc}; the sensor's /status lists it under faults")
+
+
+def spectra_of(settings: Settings, row: store.Acquisition) -> dict[str, Any]:
     """Frequencies and per-detector dBm values of an FFT detection recording (one capture)."""
-    from scos_gr.sigmf_out.spectra import read_detector_spectra  # numpy: only when a plot is asked for
+    import numpy as np  # only when a plot is asked for
+    from scos_gr.sigmf_out.spectra import detector_spectra
 
-    recording = read_detector_spectra(meta_path, data_path)
+    if row.sigmf_metadata["global"].get("core:datatype") != "rf32_le":
+        raise ValueError("not a detection recording")
+    if row.data_bytes > MAX_SPECTRUM_BYTES:
+        raise ValueError(f"{row.data_bytes} bytes of data, more than a plot reads")
+    try:
+        meta, data = verified_files(_member(settings, row))
+    except DamagedRecording as exc:
+        raise _damaged(row, exc) from None
+    with meta, data:
+        values = np.frombuffer(os.pread(data.fileno(), row.data_bytes, 0), dtype="<f4")
+    recording = detector_spectra(row.sigmf_metadata, values, f"{row.entry_name}_{row.task_id}")
     return {"frequencies_hz": recording.frequencies().tolist(),
             "detectors": {name: [round(float(v), 2) for v in values] for name, values in recording.spectra.items()},
             "units": "dBm", "center_frequency": recording.center_frequency, "sample_rate": recording.sample_rate,
@@ -62,13 +97,15 @@ def spectra_of(meta_path: Path, data_path: Path) -> dict[str, Any]:
 
 
 def _archive_response(settings: Settings, rows: list[store.Acquisition], filename: str) -> Any:
-    members = [ArchiveMember(dirname=f"{r.entry_name}_{r.task_id}",
-                             meta_path=settings.data_dir / r.meta_path,
-                             data_path=settings.data_dir / r.data_path) for r in rows]
     try:
-        stream = ArchiveStream(members, chunk_size=ARCHIVE_CHUNK)
+        stream = ArchiveStream([_member(settings, r) for r in rows], chunk_size=ARCHIVE_CHUNK)
     except FileNotFoundError as exc:
         raise detail(404, f"recording file missing: {Path(str(exc.filename or exc)).name}") from None
+    except DamagedRecording as exc:
+        row = next(r for r in rows if exc.path.name.startswith(f"{r.entry_name}_{r.task_id}."))
+        raise _damaged(row, exc) from None
+    for row in rows:  # verified whole: a fault reported for it before is over
+        health.clear_damaged(row.entry_name, row.task_id)
     bottle.response.status = 200
     bottle.response.content_type = "application/x-tar"
     bottle.response.set_header("Content-Disposition", f'attachment; filename="{filename}"')
@@ -155,7 +192,7 @@ def spectrum(entry: str, task_id: int, *, user: store.User, settings: Settings) 
     """(ext) The detector spectra of a detection recording, for plots (the dashboard)."""
     row = _acquisition(user, entry, task_id)
     try:
-        body = spectra_of(settings.data_dir / row.meta_path, settings.data_dir / row.data_path)
+        body = spectra_of(settings, row)
     except (ValueError, KeyError, OSError) as exc:
         raise detail(404, f"no detector spectra in this recording ({exc})") from None
     return json_body(body)
@@ -169,4 +206,9 @@ def archive(entry: str, task_id: int, *, user: store.User, settings: Settings) -
 
 @routes.get("/acquisitions/<entry>/archive")
 def entry_archive(entry: str, *, user: store.User, settings: Settings) -> Any:
-    return _archive_response(settings, _entry_rows_or_404(user, entry), f"{entry}.sigmf")
+    if not may_see_entry_name(user, entry):
+        raise not_found()
+    rows = list(A.select().where(A.entry_name == entry).order_by(A.task_id))  # with what the files are checked against
+    if not rows:
+        raise not_found()
+    return _archive_response(settings, rows, f"{entry}.sigmf")

@@ -16,7 +16,7 @@ import bottle
 
 from scos_gr.config import Settings
 
-from . import acquisitions, metrics, schedule, sensor, tasks, users
+from . import acquisitions, metrics, openapi, schedule, sensor, tasks, users
 from .auth import SETTINGS_KEY, AuthPlugin
 from .proxy import BehindProxy
 
@@ -55,6 +55,9 @@ def _dashboard_routes() -> list[Any]:
 
 
 def make_app(settings: Settings) -> "BehindProxy":
+    # Bottle keeps a body above MEMFILE_MAX (100 KiB by default) in a temporary file; every body
+    # the server accepts (at most the document's limit) is read in memory instead
+    bottle.BaseRequest.MEMFILE_MAX = openapi.max_body_bytes()
     app = bottle.Bottle(catchall=True)
     app.config[SETTINGS_KEY] = settings
     app.install(AuthPlugin())

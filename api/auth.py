@@ -5,19 +5,25 @@ and static files, which hold no data): it opens a database connection for the re
 the calling user by the token, gives the handler what it asks for by keyword (``user``, the
 app's ``settings``), answers :class:`~scos_gr.api.web.ApiError` as its JSON, and any other
 exception as the spec's 500 ``{"detail": "Internal server error"}`` (the trace goes to the log,
-never to the client).
+never to the client), except a database or disk outage (:mod:`scos_gr.outage`): that is the
+spec's 503 with the cause and ``Retry-After``. A route declared ``degraded=True`` (``/status``)
+still answers during an outage a caller whose token this process verified recently.
 """
 from __future__ import annotations
 
 import functools
 import hmac
 import logging
+import threading
+import time
 from typing import Any, Callable, Optional
 
 import bottle
 
 from scos_gr import store
+from scos_gr.outage import Outage, outage_of
 
+from . import health
 from .proxy import CERTIFICATE_SUBJECT, common_name
 from .web import INVALID_TOKEN, NOT_AUTHENTICATED, ApiError, detail, json_body, not_found
 
@@ -43,6 +49,17 @@ def token_from_request() -> Optional[str]:
     return key.strip() or None
 
 
+#: how long a verified token still opens ``degraded`` routes (``/status``) while the database
+#: cannot be read to verify it again
+RECENT_TOKEN_S = 24 * 3600.0
+#: seconds a client should wait before retrying after a 503 (the database or the disk is away)
+RETRY_AFTER_S = 5
+
+#: token hash -> (user id, name, is_admin, when it was last verified): for degraded routes only
+_recent: dict[str, tuple[int, str, bool, float]] = {}
+_recent_lock = threading.Lock()
+
+
 def authenticate() -> store.User:
     """The calling user, or 401 with ``WWW-Authenticate: Token``.
 
@@ -59,7 +76,11 @@ def authenticate() -> store.User:
     user = store.User.get_or_none(store.User.token_hash == digest)
     # the lookup is by a hash of the token; compare the stored hash in constant time as well
     if user is None or not hmac.compare_digest(user.token_hash, digest):
+        with _recent_lock:
+            _recent.pop(digest, None)
         raise detail(401, INVALID_TOKEN, WWW_Authenticate="Token")
+    with _recent_lock:
+        _recent[digest] = (user.id, user.name, user.is_admin, time.time())
     return user
 
 
@@ -73,6 +94,27 @@ def certificate_user(subject: str) -> store.User:
     return user
 
 
+def recently_verified_user() -> Optional[store.User]:
+    """The caller, if this process verified the request's token against the database within
+    :data:`RECENT_TOKEN_S` (a detached row: id, name and role only); else None."""
+    token = token_from_request()
+    if not token:
+        return None
+    digest = store.User.hash_token(token)
+    with _recent_lock:
+        seen = _recent.get(digest)
+    if seen is None or time.time() - seen[3] > RECENT_TOKEN_S:
+        return None
+    return store.User(id=seen[0], name=seen[1], is_admin=seen[2], token_hash=digest)
+
+
+def outage_response(outage: Outage) -> str:
+    """The spec's 503 for a database or disk outage: the cause, and when to try again."""
+    health.report_outage(outage)
+    log.warning("%s %s: 503: %s", bottle.request.method, bottle.request.path, outage.detail)
+    return json_body({"detail": outage.detail}, 503, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 class AuthPlugin:
     """Bottle plugin (API v2): authenticate, hand the handler its user, answer errors as JSON."""
 
@@ -84,26 +126,44 @@ class AuthPlugin:
             return callback
         wanted = set(route.get_callback_args())
         settings = route.config[SETTINGS_KEY] if "settings" in wanted else None
+        degraded = bool(route.config.get("degraded", False))
+
+        def call(user: store.User, args: tuple, kwargs: dict[str, Any]) -> Any:
+            if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
+                # no name can hold a NUL (PostgreSQL cannot even compare one): it does not exist
+                raise not_found()
+            if "user" in wanted:
+                kwargs["user"] = user
+            if "settings" in wanted:
+                kwargs["settings"] = settings
+            return callback(*args, **kwargs)
 
         @functools.wraps(callback)
         def authenticated(*args: Any, **kwargs: Any) -> Any:
             try:
                 with store.database.connection_context():
-                    user = authenticate()
-                    if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
-                        # no name can hold a NUL (PostgreSQL cannot even compare one): it does not exist
-                        raise not_found()
-                    if "user" in wanted:
-                        kwargs["user"] = user
-                    if "settings" in wanted:
-                        kwargs["settings"] = settings
-                    return callback(*args, **kwargs)
+                    return call(authenticate(), args, kwargs)
             except ApiError as err:
                 return json_body(err.body, err.status, err.headers)
             except bottle.HTTPResponse:
                 raise
-            except Exception:
-                log.exception("unexpected error in %s %s", bottle.request.method, bottle.request.path)
-                return json_body({"detail": "Internal server error"}, 500)
+            except Exception as exc:
+                outage = outage_of(exc)
+                if outage is None:
+                    log.exception("unexpected error in %s %s", bottle.request.method, bottle.request.path)
+                    return json_body({"detail": "Internal server error"}, 500)
+                user = recently_verified_user() if degraded else None
+                if user is None:
+                    return outage_response(outage)
+                health.report_outage(outage)
+                try:  # a route declared degraded=True answers without the database as best it can
+                    return call(user, args, kwargs)
+                except ApiError as err:
+                    return json_body(err.body, err.status, err.headers)
+                except Exception as again:
+                    return outage_response(outage_of(again) or outage)
+                finally:
+                    if not store.database.is_closed():  # a connection its queries opened, gone bad
+                        store.database.close()
 
         return authenticated

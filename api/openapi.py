@@ -8,14 +8,14 @@ client reads (and schemathesis fuzzes) are the bounds the server enforces;
 ``tests/api/test_contract.py`` sends each documented bound to a live server to prove it.
 
 A bound that depends on the caller's role (the spec's priority band: admins -20..19, users
-0..19) fits as one more keyword on the field, read here into :class:`FieldRule` and chosen by
-the validator from the user it already has.
+0..19) is one more keyword on the field, ``x-user-minimum``, read here into :class:`FieldRule`
+and chosen by the validator from the user it already has (:meth:`FieldRule.for_caller`).
 """
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -53,6 +53,8 @@ class FieldRule:
     max_length: Optional[int] = None
     pattern: Optional[str] = None
     default: Any = None
+    #: ``x-user-minimum``: the minimum for callers who are not admins (the priority band)
+    user_minimum: Optional[int] = None
 
     @classmethod
     def of(cls, name: str, schema: dict[str, Any]) -> "FieldRule":
@@ -60,7 +62,14 @@ class FieldRule:
         return cls(name=name, type=schema["type"], nullable=bool(schema.get("nullable", False)),
                    minimum=schema.get("minimum"), maximum=schema.get("maximum"),
                    min_length=schema.get("minLength"), max_length=schema.get("maxLength"),
-                   pattern=schema.get("pattern"), default=schema.get("default"))
+                   pattern=schema.get("pattern"), default=schema.get("default"),
+                   user_minimum=schema.get("x-user-minimum"))
+
+    def for_caller(self, is_admin: bool) -> "FieldRule":
+        """The rule as it applies to an admin, or to anyone else (``x-user-minimum``)."""
+        if is_admin or self.user_minimum is None:
+            return self
+        return replace(self, minimum=self.user_minimum)
 
     def bound_errors(self, value: int) -> list[str]:
         """The range message for an integer outside ``minimum..maximum`` (empty when inside)."""
@@ -83,6 +92,11 @@ class FieldRule:
         """Whether ``value`` matches ``pattern`` as JSON Schema means it: ``$`` is the very end
         (Python's ``$`` also matches before a final newline, so the whole string must match)."""
         return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+
+
+def max_body_bytes() -> int:
+    """``x-max-request-body-bytes``: the largest request body the server reads (1 MiB)."""
+    return int(document()["x-max-request-body-bytes"])
 
 
 @functools.cache

@@ -6,7 +6,7 @@ and re-plan.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 import peewee
 
@@ -16,10 +16,12 @@ from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
 from .access import check_may_change, visible_entry
-from .validation import NAME_TAKEN, defaults, store_fields, validate
-from .web import ApiError, Routes, entry_url, json_body, no_content, not_found, paginate, read_json_object, url
+from .validation import NAME_TAKEN, VALIDATE_ONLY, defaults, store_fields, validate
+from .web import ApiError, Routes, detail, entry_url, json_body, no_content, not_found, paginate, read_json_object, url
 
 routes = Routes()
+
+TASK_RUNNING = "a task of this entry is running; try again when it has finished"
 
 
 def represent(entry: store.ScheduleEntry) -> dict[str, Any]:
@@ -50,10 +52,13 @@ def _entries_visible_to(user: store.User):
     return query.order_by(store.ScheduleEntry.name)
 
 
-def _create(body: dict[str, Any], user: store.User, settings: Settings) -> store.ScheduleEntry:
+def _create(body: dict[str, Any], user: store.User, settings: Settings) -> Optional[store.ScheduleEntry]:
+    """The new entry; None when the body only asked for validation (nothing stored)."""
     with store.write_transaction():
         fields = {**defaults(), **validate(body, user, catalogue_for(settings), creating=True, partial=False),
                   "is_active": True}  # whatever the body says (spec)
+        if fields.get(VALIDATE_ONLY):
+            return None
         return store.ScheduleEntry.create(
             **{key: fields[key] for key in store_fields()},
             name=fields["name"],
@@ -77,6 +82,8 @@ def _update(user: store.User, name: str, settings: Settings, *, partial: bool) -
         if entry is None:  # deleted by a request that ran in between
             raise not_found()
         fields = validate(body, user, catalogue_for(settings), creating=False, partial=partial, current=entry)
+        if fields.get(VALIDATE_ONLY):
+            return no_content()
         if not partial:  # PUT: omitted optional fields take their defaults
             fields = {**defaults(), **fields}
         was_active = entry.is_active
@@ -111,9 +118,13 @@ def create_entry(*, user: store.User, settings: Settings) -> str:
         entry = _create(body, user, settings)
     except peewee.IntegrityError:
         # two requests for one new name at once: both passed the check, the unique index chose
-        if store.ScheduleEntry.select().where(store.ScheduleEntry.name == body.get("name")).exists():
+        name = body.get("name")
+        if isinstance(name, str) and store.ScheduleEntry.select().where(
+                store.same_name(store.ScheduleEntry.name, name)).exists():
             raise ApiError(400, {"name": [NAME_TAKEN]}) from None
         raise
+    if entry is None:  # validate_only
+        return no_content()
     return json_body(represent(entry), 201, {"Location": entry_url(entry.name)})
 
 
@@ -137,6 +148,18 @@ def delete_entry(name: str, *, user: store.User) -> str:
     entry = visible_entry(user, name)
     check_may_change(user, entry)
     with store.write_transaction():
+        fresh = store.ScheduleEntry.select().where(store.ScheduleEntry.id == entry.id)
+        if getattr(store.database.obj, "for_update", False):
+            # PostgreSQL: lock the row, so a task claim either commits first (and is seen below)
+            # or waits for this delete and then finds no entry; SQLite's write lock does the same
+            fresh = fresh.for_update()
+        if fresh.get_or_none() is None:  # deleted by a request that ran in between
+            raise not_found()
+        # (fix) a task running now would finish under a name that is free again: whoever took the
+        # name next would receive its recording. Refuse until it has finished.
+        if store.Task.select().where((store.Task.entry_name == name)
+                                     & (store.Task.status == store.TASK_IN_PROGRESS)).exists():
+            raise detail(409, TASK_RUNNING)
         acquisitions = list(store.Acquisition.select(store.Acquisition.task_id)
                             .where(store.Acquisition.entry_name == name).order_by(store.Acquisition.task_id))
         if acquisitions:
@@ -145,9 +168,6 @@ def delete_entry(name: str, *, user: store.User) -> str:
                           "delete them first.",
                 "protected_objects": [url(f"/acquisitions/{name}/{a.task_id}/") for a in acquisitions],
             })
-        # the task log goes with the entry, except a task running now: the scheduler records
-        # it (and its recording) under the entry's name when it finishes
-        store.Task.delete().where((store.Task.entry_name == name)
-                                  & (store.Task.status != store.TASK_IN_PROGRESS)).execute()
+        store.Task.delete().where(store.Task.entry_name == name).execute()  # the task log goes with it
         entry.delete_instance()
     return no_content()

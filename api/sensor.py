@@ -1,21 +1,21 @@
 """The sensor's own resources: the API root, its OpenAPI document, capabilities and status."""
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Any
 
 from peewee import fn
 
-from scos_gr import store
+from scos_gr import disk, store
 from scos_gr.calibration import CalibrationError, load_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.sigmf_out.ntia import geolocation
 from scos_gr.flowgraphs.catalogue import catalogue_for
+from scos_gr.outage import Outage, outage_of
 from scos_gr.scheduler import planner
 
-from . import openapi
+from . import health, openapi, status_faults
 from .access import private_entry_names
 from .validation import may_schedule
 from .web import Routes, entry_url, json_body, url
@@ -51,7 +51,7 @@ def recordings_bytes() -> int:
 def free_bytes(settings: Settings) -> int:
     """Bytes free on the data filesystem (0 when it cannot be read)."""
     try:
-        return shutil.disk_usage(settings.data_dir).free
+        return disk.usage(settings.data_dir).free_bytes
     except OSError:
         return 0
 
@@ -131,8 +131,25 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
     })
 
 
-@routes.get("/status")
+@routes.get("/status", degraded=True)
 def status(*, user: store.User, settings: Settings) -> str:
+    """The sensor's state; it answers even when the database cannot be read (spec: faults), with
+    what can be known without it and the fault."""
+    try:
+        return json_body(_status(user, settings))
+    except Exception as exc:
+        outage = outage_of(exc)
+        if outage is None:
+            raise
+        health.report_outage(outage)
+        return json_body(_status_without_database(user, settings, outage))
+
+
+def _disk(settings: Settings, used: int) -> dict[str, int]:
+    return {"used_bytes": int(used), "free_bytes": free_bytes(settings)}
+
+
+def _status(user: store.User, settings: Settings) -> dict[str, Any]:
     now = time.time()
     state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
     entries = store.ScheduleEntry.select().where(store.ScheduleEntry.is_active == True)  # noqa: E712
@@ -141,7 +158,7 @@ def status(*, user: store.User, settings: Settings) -> str:
     plans = [planner.plan_of(e) for e in entries]
     queue = [{"schedule_entry": entry_url(t.entry_name), "action": t.action,
               "priority": t.priority, "time": t.time} for t in planner.task_queue(plans, int(now))]
-    used, free = recordings_bytes(), free_bytes(settings)
+    used = recordings_bytes()
     hidden = set() if user.is_admin else private_entry_names()  # entries this caller may not see
     last = state.last_task if state is not None else None
     if last and last.get("schedule_entry") in hidden:
@@ -149,6 +166,8 @@ def status(*, user: store.User, settings: Settings) -> str:
     if last:
         last = {**last, "schedule_entry": entry_url(last["schedule_entry"])}
     scheduler, scheduler_detail = scheduler_status(state, now)
+    starting = state is not None and state.state == "starting" and now - state.heartbeat <= DEAD_AFTER_S
+    dead = scheduler_detail if scheduler == "dead" and not starting else None
     body: dict[str, Any] = {
         "scheduler": scheduler,
         "scheduler_detail": scheduler_detail,
@@ -161,11 +180,24 @@ def status(*, user: store.User, settings: Settings) -> str:
         },
         "last_task": last,
         "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
-        "disk": {"used_bytes": int(used), "free_bytes": int(free)},
-        "faults": [fault.to_json() for fault in catalogue_for(settings).faults()],
+        "disk": _disk(settings, used),
+        "faults": [fault.to_json() for fault in status_faults.current(settings, state, dead, hidden)],
     }
     if state is not None and state.state == "running" and state.current_entry:
         if state.current_entry not in hidden:
             body["current_task"] = {"schedule_entry": entry_url(state.current_entry),
                                     "task_id": state.current_task_id}
-    return json_body(body)
+    return body
+
+
+def _status_without_database(user: store.User, settings: Settings, outage: Outage) -> dict[str, Any]:
+    return {
+        "scheduler": "dead",
+        "scheduler_detail": f"unknown: the database cannot be read ({outage.detail})",
+        "task_queue": [],
+        "radio": {"driver": driver_of(settings.radio), "args": settings.radio, "healthy": True, "detail": ""},
+        "last_task": None,
+        "uptime_s": 0.0,
+        "disk": _disk(settings, 0),
+        "faults": [fault.to_json() for fault in status_faults.without_database(settings, user.is_admin)],
+    }

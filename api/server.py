@@ -1,4 +1,5 @@
-"""`scos-gr serve`: the API on waitress (a real multi-threaded WSGI server), plus the scheduler.
+"""`scos-gr serve`: the API on waitress (:mod:`.http_server`: why waitress, and its settings),
+plus the scheduler.
 
 On the very first start (no user at all) it creates the user ``admin`` and prints its token once,
 as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working token.
@@ -6,6 +7,7 @@ as Jupyter prints its URL, so ``make run`` alone gives a newcomer a working toke
 from __future__ import annotations
 
 import importlib
+import os
 import logging
 import signal
 import sys
@@ -18,18 +20,10 @@ from scos_gr import store
 from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError
 
+from . import http_server
 from .app import make_app
 
 log = logging.getLogger("scos_gr.api.access")
-THREADS = 16
-#: waitress queues a response for a slow client up to its high watermark (16 MiB by default, past
-#: 1 MiB in a temporary file) before it blocks the app thread. An archive must neither grow the
-#: server's memory by that much nor be copied to a temp file: a connection holds at most
-#: watermark + one archive chunk (512 + 256 KiB), always below the overflow, so always in memory.
-#: Measured: a 512 MiB archive to a slow reader grew RSS 17-18 MB with the defaults, ~2.5 MB with
-#: these; a fast reader downloads at the same ~1 GB/s either way.
-OUTBUF_HIGH_WATERMARK = 512 << 10
-OUTBUF_OVERFLOW = 1 << 20
 
 
 class AccessLog:
@@ -105,12 +99,22 @@ def start_scheduler(settings: Settings) -> Any:
     return start(settings)
 
 
-def serve(settings: Settings, with_scheduler: bool = True) -> int:
-    import waitress
+def _stop_on_sigterm(*_: Any) -> None:
+    logging.getLogger("scos_gr.api").info("SIGTERM (pid %s): stopping", os.getpid())
+    sys.exit(0)
 
+
+def serve(settings: Settings, with_scheduler: bool = True) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store.init_store(settings.database_url)
     ensure_first_user(settings)
+    app = AccessLog(make_app(settings))
+    try:  # listen first: a port in use stops here, before a scheduler takes the database's lock
+        # the app's BehindProxy decides which forwarding headers to believe (api/proxy.py)
+        http = http_server.create(app, settings, clear_untrusted_proxy_headers=False)
+    except http_server.ListenError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
     scheduler = None
     if with_scheduler:
         try:
@@ -119,23 +123,21 @@ def serve(settings: Settings, with_scheduler: bool = True) -> int:
             if not isinstance(exc, SchedulerError):  # not one it reports on purpose (another one runs...): a defect
                 logging.getLogger("scos_gr.api").exception("the scheduler could not start")
             print(f"error: {exc}", file=sys.stderr, flush=True)
+            http.close()
             return 1
     # SIGTERM (systemd, docker, tests) stops cleanly: the scheduler frees its lock and its worker
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = AccessLog(make_app(settings))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"scos-gr: serving http://{settings.host}:{settings.port}/ (radio {settings.radio!r}, "
           f"data in {settings.data_dir})", flush=True)
     if settings.trusted_proxy:
         print(f"scos-gr: believing X-Forwarded-Proto/Host/For and client certificates from {settings.trusted_proxy} "
               "only", flush=True)
     try:
-        waitress.serve(app, host=settings.host, port=settings.port, threads=THREADS, ident="scos-gr",
-                       _quiet=True, channel_timeout=300, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
-                       outbuf_overflow=OUTBUF_OVERFLOW,
-                       clear_untrusted_proxy_headers=False)  # the app's BehindProxy decides (api/proxy.py)
+        http.run()
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:
+        http.close()
         if scheduler is not None:
             scheduler.stop()
             scheduler.join(30)

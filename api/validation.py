@@ -31,6 +31,8 @@ NAME_TAKEN = "schedule entry with this name already exists."
 STOP_BEFORE_START = "stop must be after start"
 #: fields a body cannot set on creation (spec: an entry is always active when created)
 NOT_ON_CREATE = ("is_active",)
+#: the body field that asks for validation only: nothing stored, 204 (as the original server)
+VALIDATE_ONLY = "validate_only"
 _INT_RE = re.compile(r"^[-+]?\d+$")
 
 
@@ -90,6 +92,14 @@ def _parse_name(value: Any, errors: list[str]) -> Optional[str]:
     return parse_text(openapi.input_fields()["name"], value, errors)
 
 
+def name_errors(value: str) -> list[str]:
+    """What is wrong with ``value`` as a name (of a schedule entry or a user: the document's
+    ``Name``, a slug matched whole); empty when it is one."""
+    errors: list[str] = []
+    _parse_name(value, errors)
+    return errors
+
+
 def may_schedule(user: store.User, action: Optional[Action]) -> bool:
     """Admins may schedule every action; users those not marked admin-only (an action whose entry
     could not even be read counts as admin-only: nothing about it is shown to users)."""
@@ -121,13 +131,16 @@ def defaults() -> dict[str, Any]:
 
 def store_fields() -> tuple[str, ...]:
     """The body fields stored as they are (``name`` is only set on creation, ``relative_stop``
-    only changes how ``stop`` is read)."""
-    return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop"))
+    only changes how ``stop`` is read, ``validate_only`` whether anything is stored)."""
+    return tuple(key for key in openapi.input_fields() if key not in ("name", "relative_stop", VALIDATE_ONLY))
 
 
 def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, creating: bool, partial: bool,
              current: Optional[store.ScheduleEntry] = None) -> dict[str, Any]:
-    """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private)."""
+    """Parsed, resolved fields to write; ApiError 400 (every bad field) or 403 (is_private).
+
+    With ``validate_only: true`` in the body the result holds ``VALIDATE_ONLY: True``: the caller
+    stores nothing and answers 204."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
 
@@ -140,7 +153,7 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
         else:
             name = _parse_name(body["name"], field_errors("name"))
             if name is not None:
-                if store.ScheduleEntry.select().where(store.ScheduleEntry.name == name).exists():
+                if store.ScheduleEntry.select().where(store.same_name(store.ScheduleEntry.name, name)).exists():
                     field_errors("name").append(NAME_TAKEN)
                 else:
                     out["name"] = name
@@ -165,9 +178,12 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
             continue
         if rule.type not in ("integer", "boolean") or key not in body or (creating and key in NOT_ON_CREATE):
             continue
+        rule = rule.for_caller(user.is_admin)
         if body[key] is None:
             if rule.type == "integer" and rule.nullable:
-                out[key] = None  # null: the field's "none" (start: now, stop: never, interval: once)
+                # null: the field's default (priority), else its "none" (start: now, stop: never,
+                # interval: once)
+                out[key] = rule.default
             elif not rule.nullable:
                 field_errors(key).append(NOT_NULL)
             continue  # a null boolean is as if absent
@@ -175,13 +191,17 @@ def validate(body: dict[str, Any], user: store.User, catalogue: Catalogue, *, cr
         if value is not None:
             out[key] = value
     relative_stop = bool(out.pop("relative_stop", False))
+    validate_only = bool(out.pop(VALIDATE_ONLY, False))
 
     errors = {k: v for k, v in errors.items() if v}
     if errors:
         raise ApiError(400, errors)
     if out.get("is_private") and not user.is_admin:
         raise forbidden()
-    return _resolve_start_stop(out, relative_stop, partial, current)
+    resolved = _resolve_start_stop(out, relative_stop, partial, current)
+    if validate_only:
+        resolved[VALIDATE_ONLY] = True
+    return resolved
 
 
 def _resolve_start_stop(out: dict[str, Any], relative_stop: bool, partial: bool,

@@ -27,7 +27,9 @@ import peewee
 from scos_gr import store, tally
 from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError
-from scos_gr.scheduler import planner
+from scos_gr.faults import FaultClock
+from scos_gr.outage import outage_of
+from scos_gr.scheduler import planner, retention
 from scos_gr.scheduler.callbacks import CallbackSender, enqueue
 from scos_gr.scheduler.worker import TaskOutcome, TaskRequest, Worker, WorkerFailure
 from scos_gr.sigmf_out.context import ScheduleInfo, TaskContext
@@ -42,16 +44,24 @@ HEARTBEAT_EVERY_S = 1.0
 #: the loop wakes at least this often even when nothing is due (spec: at least once a second)
 MAX_SLEEP_S = 1.0
 STATE_ROW_ID = 1
+#: runs of one entry recorded one by one as not run after a database outage (beyond: compressed)
+MAX_MISSED_RECORDED = 1000
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process. A zombie is not: a scheduler killed with its
+    ``serve`` (kill -9) stays one until something reaps it, and must not hold the lock meanwhile."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # "pid (comm) state ...": comm may hold spaces
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc: os.kill's answer stands
 
 
 class SchedulerLockError(SchedulerError):
@@ -68,13 +78,23 @@ class Scheduler:
         self.callbacks = CallbackSender(settings)
         self._stop = threading.Event()
         self._heartbeat_thread: Optional[threading.Thread] = None
-        #: the thread start_in_background runs this scheduler in (None when run_forever runs it)
+        #: the thread a caller runs this scheduler in, when it says so (join waits for it)
         self.thread: Optional[threading.Thread] = None
         self._state_lock = threading.RLock()
-        self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None}
+        self._state: dict[str, Any] = {"state": "starting", "current_entry": None, "current_task_id": None,
+                                       "faults": []}
         self.started = time.time()
         #: the start-up window (process start, worker ready): runs due in it are not compressed
         self.kept: Optional[tuple[int, int]] = None
+        #: the database outage in progress: (first second whose runs could not be recorded, the cause)
+        self.outage: Optional[tuple[int, str]] = None
+        self._last_good_pass = int(time.time())
+        #: what this scheduler finds wrong, by kind (reported through the heartbeat row to /status)
+        self._fault_clock = FaultClock()
+        self._fault_details: dict[tuple[str, str], Optional[str]] = {}
+        self._disk_problem: Optional[str] = None
+        #: (task row id, why it failed, finished, duration) of outcomes the database refused
+        self._unrecorded: list[tuple[int, str, Any, float]] = []
 
     # -- lock and heartbeat ------------------------------------------------------------------
     def acquire_lock(self) -> None:
@@ -84,7 +104,7 @@ class Scheduler:
             S = store.SchedulerState
             taken = (S.update(owner=self.owner, host=self.host, pid=os.getpid(), heartbeat=now, started=now,
                               state="starting", current_entry=None, current_task_id=None,
-                              radio_args=self.settings.radio)
+                              radio_args=self.settings.radio, faults=[])
                      .where((S.id == STATE_ROW_ID)
                             & ((S.owner.is_null()) | (S.owner == self.owner) | (S.state == "stopped")
                                | (S.heartbeat < now - LOCK_STALE_S)))
@@ -94,7 +114,7 @@ class Scheduler:
                 if row.host == self.host and row.pid and not _process_alive(row.pid):
                     # its holder died on this machine (kill -9, power cut): no need to wait
                     taken = (S.update(owner=self.owner, pid=os.getpid(), heartbeat=now, started=now,
-                                      state="starting", radio_args=self.settings.radio)
+                                      state="starting", radio_args=self.settings.radio, faults=[])
                              .where((S.id == STATE_ROW_ID) & (S.owner == row.owner)).execute())
                     if taken == 1:
                         log.warning("took over the lock of scheduler pid %s, which is gone", row.pid)
@@ -109,6 +129,19 @@ class Scheduler:
         with self._state_lock:
             self._state.update(changes)
             self._beat()
+
+    def _set_fault(self, kind: str, detail: Optional[str], source: str = "loop") -> None:
+        """Report (a sentence) or clear (None) what ``source`` finds wrong, a fault of ``kind``;
+        the heartbeat carries this scheduler's faults to /status."""
+        if self._fault_details.get((kind, source)) == detail:
+            return
+        self._fault_details[(kind, source)] = detail
+        faults = []
+        for k in sorted({k for k, _ in self._fault_details}):
+            details = [d for (kk, _), d in sorted(self._fault_details.items()) if kk == k and d]
+            faults += [f.to_json() for f in self._fault_clock.faults(k, details)]
+        with self._state_lock:
+            self._state["faults"] = faults
 
     def _beat(self) -> bool:
         """Write the heartbeat; False when another scheduler has taken the lock over.
@@ -214,10 +247,11 @@ class Scheduler:
             while not self._stop.is_set():
                 try:
                     ran = self.run_due_tasks()
+                    self._set_fault("scheduler", None)
                     if not ran:
                         self._stop.wait(self._sleep_time())
-                except peewee.PeeweeException as exc:  # the database is away: retry, don't die
-                    log.error("scheduler loop: database error, retrying in %g s: %s", MAX_SLEEP_S, exc)
+                except Exception as exc:  # keep scheduling whatever happens: log it, say it, retry
+                    self._loop_failed(exc)
                     self._stop.wait(MAX_SLEEP_S)
         finally:
             self._stop.set()
@@ -228,11 +262,32 @@ class Scheduler:
             except peewee.PeeweeException:
                 pass
 
+    def _loop_failed(self, exc: Exception) -> None:
+        """A pass of the loop failed. A database outage is remembered (the runs it keeps from
+        being recorded are recorded as not run once it is over); anything else is a defect:
+        logged with its trace and shown in /status, and the loop goes on."""
+        outage = outage_of(exc)
+        if outage is not None:
+            if self.outage is None:
+                self.outage = (self._last_good_pass + 1, outage.detail)
+                log.error("scheduler: %s; retrying every %g s (runs due meanwhile are recorded as not run "
+                          "once it can write again)", outage.detail, MAX_SLEEP_S)
+            else:
+                self.outage = (self.outage[0], outage.detail)
+            return
+        log.exception("scheduler loop: unexpected error (the loop goes on)")
+        self._set_fault("scheduler", f"the scheduler loop met an unexpected error, retrying every "
+                                     f"{MAX_SLEEP_S:g} s: {type(exc).__name__}: {exc}")
+        try:
+            self._beat()
+        except Exception:  # the heartbeat thread will write it
+            pass
+
     def stop(self) -> None:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for a background scheduler (start_in_background) to finish its task and stop."""
+        """Wait for a scheduler run in ``self.thread`` to finish its task and stop."""
         if self.thread is not None:
             self.thread.join(timeout)
 
@@ -273,6 +328,9 @@ class Scheduler:
     def run_due_tasks(self) -> int:
         """Run every task due now, in order; return how many ran."""
         now = int(time.time())
+        self._record_unrecorded()
+        if self.outage is not None:
+            self._record_missed(now)
         entries = self._entries()
         self.retire_finished(entries)
         due = planner.due_tasks(entries, now, self.kept)
@@ -280,21 +338,86 @@ class Scheduler:
         for task in due:
             if self._stop.is_set():
                 break
+            self._disk_problem = self._make_room()
             claimed = self._claim(task, int(time.time()))
             if claimed is not None:
                 self._execute(*claimed)
                 ran += 1
+        self._last_good_pass = now
         return ran
 
-    def _claim(self, due: planner.DueTask, now: int) -> Optional[tuple[store.Task, TaskContext]]:
-        """In one transaction: re-check the entry, take its task id, advance it, create the task."""
+    def _record_missed(self, now: int) -> None:
+        """After a database outage: each run that came due while no task could be recorded gets
+        its task id and a failed task saying why (spec: nothing vanishes), up to
+        MAX_MISSED_RECORDED per entry; later runs are planned as usual."""
+        assert self.outage is not None
+        first, cause = self.outage
+        window = (first, now - 1)
+        detail = (f"not run: {cause} (no task could be recorded from {_iso(window[0])} to {_iso(now)}; "
+                  "the scheduler went on as soon as the database could be written)")
+        for entry in self._entries():
+            for _ in range(MAX_MISSED_RECORDED):
+                due = planner.next_due(entry, now, window)
+                if due is None or due > window[1]:
+                    break
+                claimed = self._claim(planner.DueTask(entry.name, entry.action, entry.priority, due), now, window)
+                if claimed is None:
+                    break
+                self._record(claimed[0], TaskOutcome(ok=False, error=detail), 0.0)
+                entry = self._entry_plan(entry.name) or entry
+        log.warning("scheduler: the database can be written again (it could not since %s: %s)", _iso(first), cause)
+        self.outage = None
+        # runs that came due while these were being recorded are not missed: each runs, in order
+        self.kept = (now, int(time.time()))
+
+    def _record_unrecorded(self) -> None:
+        """Tasks whose outcome the database refused: failed, with why (never left in progress)."""
+        while self._unrecorded:
+            task_id, detail, finished, duration = self._unrecorded[0]
+            with store.database.connection_context():
+                store.Task.update(status=store.TASK_FAILURE, finished=finished, detail=detail,
+                                  duration_s=duration).where(store.Task.id == task_id).execute()
+            self._unrecorded.pop(0)
+
+    def _entry_plan(self, name: str) -> Optional[planner.EntryPlan]:
+        with store.database.connection_context():
+            row = store.ScheduleEntry.get_or_none(store.ScheduleEntry.name == name)
+        return planner.plan_of(row) if row is not None and row.is_active else None
+
+    def _make_room(self) -> Optional[str]:
+        """Data retention, then whether a recording can be written at all: None if it can, else
+        why not (the reason a recording task then fails with, writing nothing)."""
+        try:
+            kept = retention.enforce(self.settings)
+        except OSError as exc:
+            problem = f"the data directory cannot be examined: {exc}"
+            self._set_fault("disk", problem)
+            return problem
+        usage = kept.usage
+        assert usage is not None
+        problem = None
+        if usage.read_only:
+            problem = f"read-only filesystem: the data filesystem ({self.settings.data_dir}) cannot be written"
+        elif kept.over_limit:
+            problem = (f"disk full: the data filesystem is {usage.percent:.0f}% full, above SCOS_MAX_DISK_USAGE="
+                       f"{kept.limit_percent:g}%, and no recording is left to remove")
+        elif usage.full:
+            problem = f"disk full: {usage.free_bytes} bytes free on the data filesystem"
+        self._set_fault("disk", problem)
+        return problem
+
+    def _claim(self, due: planner.DueTask, now: int,
+               kept: Optional[tuple[int, int]] = None) -> Optional[tuple[store.Task, TaskContext]]:
+        """In one transaction: re-check the entry, take its task id, advance it, create the task.
+
+        ``kept``: the window whose runs are each taken (default: the start-up window)."""
         E = store.ScheduleEntry
         with store.database.connection_context(), store.write_transaction():
             entry = E.get_or_none(E.name == due.entry_name)
             if entry is None or not entry.is_active:
                 return None
             plan = planner.plan_of(entry)
-            run_time = planner.next_due(plan, now, self.kept)
+            run_time = planner.next_due(plan, now, kept or self.kept)
             if run_time is None:
                 return None
             # never reuse an id, even if a writer put back a stale next_task_id (a full-row save
@@ -345,15 +468,38 @@ class Scheduler:
 
     def _run_and_record(self, task: store.Task, context: TaskContext) -> None:
         started = time.monotonic()
-        try:
-            outcome = self.worker.run(TaskRequest(
-                action=task.action, output_dir=self.settings.acquisitions_dir / task.entry_name,
-                basename=f"{task.entry_name}_{task.task_id}", context=context,
-                timeout_s=self.settings.task_timeout_s))
-        except WorkerFailure as exc:
-            outcome = TaskOutcome(ok=False, error=str(exc))
+        if self._disk_problem is not None and self._records(task.action):
+            outcome = TaskOutcome(ok=False, error=f"{self._disk_problem}; nothing was written")
+        else:
+            try:
+                outcome = self.worker.run(TaskRequest(
+                    action=task.action, output_dir=self.settings.acquisitions_dir / task.entry_name,
+                    basename=f"{task.entry_name}_{task.task_id}", context=context,
+                    timeout_s=self.settings.task_timeout_s))
+            except WorkerFailure as exc:
+                outcome = TaskOutcome(ok=False, error=str(exc))
+            except Exception as exc:  # a defect here must fail the task, not the scheduler
+                log.exception("task %s/%s: unexpected error in the scheduler", task.entry_name, task.task_id)
+                self.worker.stop()  # its pipe may hold a late answer: the next task gets a fresh worker
+                reason = f"{type(exc).__name__}: {exc}"
+                self._set_fault("scheduler", f"task {task.entry_name}/{task.task_id} failed on an unexpected "
+                                             f"error in the scheduler: {reason}", source="task")
+                outcome = TaskOutcome(ok=False, error=f"scheduler error: {reason}")
+            else:
+                self._set_fault("scheduler", None, source="task")
         duration = time.monotonic() - started
         self._record(task, outcome, duration)
+
+    def _records(self, action: str) -> bool:
+        """Whether ``action`` writes a recording (a log action or a check does not: it runs even
+        on a full disk)."""
+        from scos_gr.flowgraphs.catalogue import KIND_LOG, catalogue_for
+
+        try:
+            found = catalogue_for(self.settings).get(action)
+        except Exception:  # the catalogue's trouble is the task's own to report
+            return True
+        return found is None or (found.records and found.kind != KIND_LOG)
 
     def _record(self, task: store.Task, outcome: TaskOutcome, duration: float) -> None:
         """Task status and its acquisition rows in one transaction (files exist already)."""
@@ -391,11 +537,13 @@ class Scheduler:
             log.exception("could not record task %s/%s", task.entry_name, task.task_id)
             for rec in outcome.recordings:
                 remove_recording(rec.meta_path, rec.data_path)
-            try:  # say so on the task if the database lets us; else start-up recovery will
-                with store.database.connection_context():
-                    store.Task.update(status=store.TASK_FAILURE, finished=finished,
-                                      detail=f"could not record the outcome: {type(exc).__name__}: {exc}",
-                                      duration_s=round(duration, 6)).where(store.Task.id == task.id).execute()
+            outage = outage_of(exc)
+            reason = outage.detail if outage is not None else f"{type(exc).__name__}: {exc}"
+            # say so on the task as soon as the database lets us (now, or before the next task)
+            self._unrecorded.append((task.id, f"could not record the outcome: {reason}", finished,
+                                     round(duration, 6)))
+            try:
+                self._record_unrecorded()
             except peewee.PeeweeException:
                 pass
             raise
@@ -416,6 +564,10 @@ class Scheduler:
             payload = task_json(task, api_url=self.settings.api_base_url + API_PATH, acquired=acquired,
                                 delivery=pending)
             enqueue(task, entry.callback_url, payload)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _prepare_store(settings: Settings) -> None:
@@ -441,18 +593,10 @@ def run_forever(settings: Settings) -> int:
     return 0
 
 
-def start_in_background(settings: Settings) -> Scheduler:
-    """`scos-gr serve`: take the lock now (raising SchedulerLockError), run the loop in a thread."""
-    _prepare_store(settings)
-    scheduler = Scheduler(settings)
-    scheduler.acquire_lock()  # fail fast, before the web server starts
+def start_in_background(settings: Settings) -> Any:
+    """`scos-gr serve`: the scheduler in a process of its own (:mod:`.process`: why), holding the
+    lock when this returns (raising SchedulerLockError when another scheduler has it), kept
+    running; ``stop()`` and ``join(timeout)`` end it."""
+    from scos_gr.scheduler.process import SchedulerProcess
 
-    def target() -> None:
-        try:
-            scheduler.run()
-        except Exception:
-            log.exception("the scheduler stopped on an error")
-
-    scheduler.thread = threading.Thread(target=target, name="scheduler", daemon=True)
-    scheduler.thread.start()
-    return scheduler
+    return SchedulerProcess(settings).start()

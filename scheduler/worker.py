@@ -104,6 +104,9 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
                  stderr: multiprocessing.connection.Connection) -> None:
     """Child process: warm up, then answer task requests until told to stop or the pipe closes."""
     _die_with_parent(parent_pid)
+    from scos_gr.scheduler.process import set_process_name
+
+    set_process_name("scos-gr-worker")  # what ps and top show
     os.dup2(stderr.fileno(), 2)  # what C++ blocks, drivers and Qt print lands in the parent's StderrTail
     stderr.close()
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),

@@ -25,8 +25,10 @@ from pathlib import Path
 from scos_gr.config import Settings, check_startup, load_settings, trusted_proxy_address
 from scos_gr.errors import ConfigError, ScosGrError
 
-#: exit status of a command refused for its configuration (a bad sensor definition, ...)
+#: exit status of a command refused for its configuration (a bad setting, sensor definition, ...)
 EXIT_CONFIG = 2
+#: exit status of a command given a malformed argument (as argparse's own usage errors)
+EXIT_USAGE = 2
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -51,23 +53,11 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def _config_refused(settings: Settings) -> int | None:
-    """EXIT_CONFIG (after printing why) when the configuration is unusable, else None."""
-    try:
-        check_startup(settings)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    return None
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from scos_gr.api import server
 
     settings = _settings_from(args)
-    refused = _config_refused(settings)
-    if refused is not None:
-        return refused
+    check_startup(settings)  # a ConfigError: main() prints it and exits EXIT_CONFIG
     _configure_logging(settings)
     return server.serve(settings, with_scheduler=not args.no_scheduler)
 
@@ -76,9 +66,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from scos_gr.scheduler import service
 
     settings = _settings_from(args)
-    refused = _config_refused(settings)
-    if refused is not None:
-        return refused
+    check_startup(settings)  # a ConfigError: main() prints it and exits EXIT_CONFIG
     _configure_logging(settings)
     return service.run_forever(settings)
 
@@ -91,14 +79,12 @@ def _open_store(args: argparse.Namespace) -> None:
 
 def cmd_createuser(args: argparse.Namespace) -> int:
     from scos_gr import store, users
-    from scos_gr.api.openapi import schema_fields
-    from scos_gr.api.validation import parse_text
+    from scos_gr.api.validation import name_errors
 
-    problems: list[str] = []
-    parse_text(schema_fields("UserInput")["name"], args.name, problems)
-    if problems:
+    problems = name_errors(args.name)
+    if problems:  # a user name is a slug, as an entry name (it is in URLs: /users/{name}/)
         print(f"error: user name {args.name!r}: {' '.join(problems)}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     _open_store(args)
     with store.database.connection_context():
         _, token = users.create_user(args.name, is_admin=args.admin)
@@ -135,9 +121,7 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     if args.radio:
         settings = settings.with_overrides(radio=args.radio)
-    refused = _config_refused(settings)
-    if refused is not None:
-        return refused
+    check_startup(settings)  # a ConfigError: main() prints it and exits EXIT_CONFIG
     _configure_logging(settings)
     _, summary = acquire_once(args.action, settings, Path(args.out).resolve())
     print(summary)
@@ -245,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except ConfigError as exc:  # a setting, the sensor definition...: the sensor cannot run with it
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except ScosGrError as exc:  # every error of ours is a sentence for the operator, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -12,12 +12,13 @@ recordings.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 from scos_gr.errors import ConfigError
 from scos_gr.sensor_definition import SensorDefinition, default_sensor_definition, load_sensor_definition
@@ -46,7 +47,17 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_CALLBACK_TOKEN", "(none)", "sent as `Authorization: Token <value>` with every callback"),
     ("SCOS_CALLBACK_RETRY_FOR", "86400", "seconds a failed callback delivery is retried (growing delays, at most 10 min apart) before it is marked failed"),
     ("SCOS_METRICS_TOKEN", "(none)", "a token that may read GET /metrics only (for Prometheus); an admin's token always may"),
+    ("SCOS_MAX_DISK_USAGE", "85", "percent of the data filesystem recordings may fill; above it the oldest recordings are removed before each task (task rows stay)"),
 )
+
+#: the longest task timeout accepted (a day): anything longer is a typo, not a measurement
+MAX_TASK_TIMEOUT_S = 86400.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+class SettingsError(ConfigError, ValueError):
+    """An environment variable holds a value scos-gr cannot run with; the message names it."""
 
 
 def shipped_catalogue() -> Path:
@@ -82,6 +93,7 @@ class Settings:
     callback_token: str | None = None
     callback_retry_s: float = 86400.0
     metrics_token: str | None = None
+    max_disk_usage_percent: float = 85.0
 
     @cached_property
     def sensor_definition(self) -> SensorDefinition:
@@ -142,30 +154,39 @@ def check_startup(settings: Settings) -> SensorDefinition:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from ``env`` (default: ``os.environ``), applying the defaults."""
+    """Read the settings from ``env`` (default: ``os.environ``), applying the defaults.
+
+    Every value is checked here, at start-up, so that a typo stops the sensor with a sentence
+    naming the variable (:class:`SettingsError`) instead of failing every task later, or killing
+    a thread hours into an unattended run.
+    """
     env = os.environ if env is None else env
-    data_dir = Path(env.get("SCOS_DATA_DIR", "./data")).resolve()
+    data_dir = Path(_text(env, "SCOS_DATA_DIR", "./data")).resolve()
     calibration = env.get("SCOS_CALIBRATION_FILE")
     definition = env.get("SCOS_SENSOR_DEFINITION")
     return Settings(
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or default_database_url(data_dir),
-        radio=env.get("SCOS_RADIO", "sim"),
-        host=env.get("SCOS_HOST", "127.0.0.1"),
-        port=int(env.get("SCOS_PORT", "8000")),
+        database_url=_database_url(env.get("DATABASE_URL") or default_database_url(data_dir)),
+        radio=_text(env, "SCOS_RADIO", "sim"),
+        host=_text(env, "SCOS_HOST", "127.0.0.1"),
+        port=_number(env, "SCOS_PORT", "8000", int, 1, 65535, "a TCP port number"),
         calibration_file=Path(calibration).resolve() if calibration else None,
         actions_file=Path(env["SCOS_ACTIONS"]).resolve() if env.get("SCOS_ACTIONS") else shipped_catalogue(),
-        task_timeout_s=float(env.get("SCOS_TASK_TIMEOUT", "60")),
-        log_level=env.get("SCOS_LOG_LEVEL", "INFO").upper(),
-        sensor_id=env.get("SCOS_SENSOR_ID", DEFAULT_SENSOR_ID),
+        task_timeout_s=_number(env, "SCOS_TASK_TIMEOUT", "60", float, 0.0, MAX_TASK_TIMEOUT_S, "a number of seconds",
+                               low_open=True),
+        log_level=_choice(env, "SCOS_LOG_LEVEL", "INFO", LOG_LEVELS),
+        sensor_id=_text(env, "SCOS_SENSOR_ID", DEFAULT_SENSOR_ID),
         sensor_id_given="SCOS_SENSOR_ID" in env,
         sensor_definition_file=Path(definition).resolve() if definition else None,
         classification=env.get("SCOS_CLASSIFICATION", DEFAULT_CLASSIFICATION),
         trusted_proxy=trusted_proxy_address(env.get("SCOS_TRUSTED_PROXY") or None, "SCOS_TRUSTED_PROXY"),
         public_url=_public_url(env.get("SCOS_PUBLIC_URL", "")),
         callback_token=env.get("SCOS_CALLBACK_TOKEN") or None,
-        callback_retry_s=_positive_seconds(env.get("SCOS_CALLBACK_RETRY_FOR", "86400"), "SCOS_CALLBACK_RETRY_FOR"),
+        callback_retry_s=_number(env, "SCOS_CALLBACK_RETRY_FOR", "86400", float, 0.0, 10 * 365 * 86400.0,
+                                 "a number of seconds", low_open=True),
         metrics_token=env.get("SCOS_METRICS_TOKEN") or None,
+        max_disk_usage_percent=_number(env, "SCOS_MAX_DISK_USAGE", "85", float, 0.0, 100.0, "a percentage",
+                                       low_open=True),
     )
 
 
@@ -188,11 +209,40 @@ def _public_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _positive_seconds(value: str, name: str) -> float:
+Number = TypeVar("Number", int, float)
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default)
+    if not value.strip():
+        raise SettingsError(f"{name} is empty; unset it for the default ({default})")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], Number], low: float, high: float,
+            what: str, low_open: bool = False) -> Number:
+    """``env[name]`` as ``kind`` within ``low..high`` (``low`` itself excluded when ``low_open``)."""
+    raw = env.get(name, default)
+    bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+    problem = f"{name}={raw!r}: must be {what}, {bound} and at most {high:g}"
     try:
-        seconds = float(value)
+        value = kind(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name}: {value!r} is not a number of seconds") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise ConfigError(f"{name}: {value!r} must be a positive number of seconds")
-    return seconds
+        raise SettingsError(problem) from None
+    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+        raise SettingsError(problem)
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().upper()
+    if value not in choices:
+        raise SettingsError(f"{name}={env.get(name)!r}: must be one of {', '.join(choices)}")
+    return value
+
+
+def _database_url(url: str) -> str:
+    if not url.startswith(DATABASE_SCHEMES):
+        raise SettingsError(f"DATABASE_URL={url!r}: must be sqlite:///<path> or postgresql://user:password@host/db")
+    return url
+

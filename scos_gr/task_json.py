@@ -33,6 +33,7 @@ def task_json(task: store.Task, *, api_url: str, acquired: bool,
         "finished": store.iso(task.finished) if task.finished else None,
         "duration_s": task.duration_s,
         "acquisition": f"{api_url}/acquisitions/{entry}/{task_id}/" if acquired else None,
+        "retention": task.retention,  # "removed": data retention removed its recording (spec)
         "callback": delivery.state if delivery is not None else None,
         "callback_attempts": delivery.attempts if delivery is not None else 0,
         "callback_error": delivery.last_error if delivery is not None else None,

@@ -25,8 +25,9 @@ class NoSuchUser(UserError):
 
 
 class UserExists(UserError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"a user named {name!r} already exists")
+    def __init__(self, name: str, asked: str | None = None) -> None:
+        also = "" if asked in (None, name) else " (names that differ only in case are one name)"
+        super().__init__(f"a user named {name!r} already exists{also}")
 
 
 class ReservedName(UserError):
@@ -51,8 +52,9 @@ def create_user(name: str, is_admin: bool = False) -> tuple[store.User, str]:
     if name in RESERVED_NAMES:
         raise ReservedName(name)
     with store.write_transaction():
-        if store.User.select().where(store.User.name == name).exists():
-            raise UserExists(name)
+        same = store.User.get_or_none(store.same_name(store.User.name, name))
+        if same is not None:
+            raise UserExists(same.name, name)
         try:
             return store.User.create_with_token(name, is_admin=is_admin)
         except peewee.IntegrityError:  # made by someone else between the check and the insert

@@ -129,4 +129,11 @@ def read_detector_spectra(meta_path: Path | str, data_path: Path | str | None = 
     metadata = read_metadata(meta_path)
     if not is_detection(metadata):
         raise ValueError(f"{meta_path.name}: not a detection recording")
-    return capture_spectra(metadata, np.fromfile(data_path, dtype="<f4"), meta_path.name)[0]
+    return detector_spectra(metadata, np.fromfile(data_path, dtype="<f4"), meta_path.name)
+
+
+def detector_spectra(metadata: dict[str, Any], data: np.ndarray, name: str = "recording") -> DetectorSpectra:
+    """:func:`read_detector_spectra` of a recording already read (``data``: its float32 values),
+    for a caller that opened the files itself (the API, through its checks); ``name`` is used in
+    errors."""
+    return capture_spectra(metadata, data, name)[0]

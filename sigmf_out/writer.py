@@ -110,12 +110,14 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
 
 
 def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
-                       metadata: Mapping[str, Any]) -> Recording:
+                       metadata: Mapping[str, Any], expected_bytes: int | None = None) -> Recording:
     """Complete a recording whose data another writer (a GNU Radio file sink) put in a temp file.
 
     The temp file is hashed in chunks (constant memory), fsynced and renamed to
     ``{basename}.sigmf-data`` (copied first if it lives on another filesystem), then the
-    metadata (with ``core:sha512``) is written atomically. On any error the temp file and
+    metadata (with ``core:sha512``) is written atomically. ``expected_bytes``: what the writer
+    was given to write; a shorter file is refused (:class:`DiskFull` when the filesystem is
+    full: a file sink stops writing there without a word). On any error the temp file and
     everything written here are removed, and the error is raised.
     """
     directory = Path(directory)
@@ -133,6 +135,8 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
                 size += len(chunk)
         digest = hasher.hexdigest()
         metadata["global"]["core:sha512"] = digest
+        if expected_bytes is not None and size < expected_bytes:
+            raise _cut_short(data_path_tmp, size, expected_bytes)
         _validate(metadata, size, dtype)
         meta_bytes = _meta_bytes(metadata)
 
@@ -152,6 +156,12 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
             data_path_tmp.unlink()
         _rename(meta_tmp, meta_path, created)
         _fsync_dir(directory)
+    except OSError as exc:
+        _discard(created)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, DiskFull):
+            raise DiskFull(exc.errno, f"disk full: No space left on device (ENOSPC) in {directory}: the recording "
+                                      "could not be written; nothing was kept", str(directory)) from exc
+        raise
     except BaseException:
         _discard(created)
         raise
@@ -164,14 +174,24 @@ def recording_paths(directory: Path | str, basename: str) -> tuple[Path, Path]:
     return directory / (basename + META_EXT), directory / (basename + DATA_EXT)
 
 
-def remove_recording(meta_path: Path | str, data_path: Path | str) -> list[Path]:
+def remove_recording(meta_path: Path | str, data_path: Path | str, root: Path | str | None = None) -> list[Path]:
     """Delete a recording, complete or partial: metadata first (so it stops being a recording at
     once), then data, then any hidden temp file a writer left for either name.
 
     The one way scos-gr deletes a recording (a failed task's output, the API's DELETE, start-up
-    recovery). Missing files are not an error. Returns the paths actually removed.
+    recovery, data retention). Missing files are not an error. Returns the paths actually
+    removed. With ``root`` (the data directory), nothing is removed when a directory between
+    ``root`` and a file is a symbolic link (it would delete files elsewhere):
+    :class:`~scos_gr.sigmf_out.archive.DamagedRecording` says which.
     """
     meta_path, data_path = Path(meta_path), Path(data_path)
+    if root is not None:
+        real_root = Path(os.path.realpath(root))
+        for path in (meta_path, data_path):
+            if Path(os.path.realpath(path.parent)) != real_root / path.parent.relative_to(root):
+                from scos_gr.sigmf_out.archive import DamagedRecording
+
+                raise DamagedRecording(path, "a directory on its path is a symbolic link; nothing removed")
     temps = [t for p in (meta_path, data_path) if p.parent.is_dir() for t in sorted(p.parent.glob(f".{glob.escape(p.name)}.tmp-*"))]
     return _unlink(meta_path, data_path, *temps)
 
@@ -237,6 +257,29 @@ def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
         return _DTYPES[datatype]
     except KeyError:
         raise InvalidRecording(f"unsupported core:datatype {datatype!r}") from None
+
+
+class DiskFull(RecordingError, OSError):
+    """A writer ran out of space (``errno`` ENOSPC): the data file holds less than the capture
+    produced."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _cut_short(path: Path, data_bytes: int, expected: int) -> RecordingError:
+    """Why a data file holds less than its writer was given: a full filesystem (what a file sink
+    that meets one does: it stops writing and says nothing), or else an inconsistent writer."""
+    try:
+        st = os.statvfs(path.parent)
+        free = st.f_bavail * st.f_frsize
+    except OSError:
+        free = None
+    if free is not None and free < expected - data_bytes:
+        return DiskFull(errno.ENOSPC, f"disk full: No space left on device (ENOSPC) in {path.parent} ({free} bytes "
+                                      f"free): the recording got {data_bytes} of its {expected} bytes; nothing was kept",
+                        str(path))
+    return InvalidRecording(f"the data file holds {data_bytes} of the {expected} bytes written to it")
 
 
 @functools.lru_cache(maxsize=1)

@@ -39,7 +39,8 @@ class Response:
 
 class LiveServer:
     def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None, scheduler: bool = True,
-                 database_url: Optional[str] = None, args: tuple[str, ...] = ()) -> None:
+                 database_url: Optional[str] = None, args: tuple[str, ...] = (),
+                 log_dir: Optional[Path] = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.env = {**os.environ, "SCOS_DATA_DIR": str(self.data_dir), "SCOS_PORT": str(self.port),
@@ -52,7 +53,7 @@ class LiveServer:
         self.args = tuple(args)  # more `serve` flags (--trusted-proxy ...)
         self.proc: Optional[subprocess.Popen] = None
         self.token: Optional[str] = None
-        self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        self.log_path = Path(log_dir or self.data_dir.parent) / f"serve-{self.port}.log"
 
     # -- process -------------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> "LiveServer":
@@ -149,7 +150,13 @@ class LiveServer:
         if body is not None:
             payload = json.dumps(body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=payload, headers=hdrs)
+        try:
+            conn.request(method, path, body=payload, headers=hdrs)
+        except ConnectionRefusedError:
+            if self.proc is not None and self.proc.poll() is not None:  # say how it ended
+                raise RuntimeError(f"scos-gr serve has exited (status {self.proc.returncode}); its log ends:\n"
+                                   f"{self.log()[-4000:]}") from None
+            raise
         resp = conn.getresponse()
         data = resp.read()
         conn.close()

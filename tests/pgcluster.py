@@ -47,6 +47,11 @@ class PostgresCluster:
                          "--no-sync", "-E", "UTF8")
         if proc.returncode:
             raise RuntimeError(f"initdb failed: {proc.stderr or proc.stdout}")
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """Start the (initialised) server; again after :meth:`stop_server` (a restart)."""
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
         proc = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", opts, "-l",
                          str(self.root / "server.log"), "-w", "start")
@@ -54,7 +59,12 @@ class PostgresCluster:
             log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {proc.stderr or proc.stdout} {log}")
         wait_for_port(self.port, time.monotonic() + 30, "PostgreSQL did not accept connections")
-        return self
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (a database going away, as far as clients can tell)."""
+        proc = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        if proc.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {proc.stderr or proc.stdout}")
 
     def create_database(self) -> str:
         """A fresh database; returns its DATABASE_URL."""

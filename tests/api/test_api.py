@@ -174,6 +174,30 @@ def test_each_validation_error_names_its_field(bind, body, field, message):
     assert message in r.json()[field], r.json()
 
 
+def test_names_that_differ_only_in_case_are_one_name(bind):
+    first = "Case-" + uuid.uuid4().hex[:8]
+    assert post_entry(bind, name=first).status == 201
+    for other in (first.lower(), first.upper()):
+        r = post_entry(bind, name=other)
+        assert r.status == 400 and r.json() == {"name": ["schedule entry with this name already exists."]}, r
+    # the store refuses it too (two requests racing past the check): a unique index on LOWER(name)
+    with store.database.connection_context():
+        owner = store.User.get(store.User.name == "admin")
+        with pytest.raises(store.peewee.IntegrityError):
+            store.ScheduleEntry.create(name=first.swapcase(), action="logger", start=0, owner=owner)
+        with pytest.raises(store.peewee.IntegrityError):
+            store.User.create(name="ADMIN", token_hash="f" * 64)
+
+
+def test_a_name_ending_in_a_newline_is_not_a_slug_and_nothing_is_stored(bind):
+    name = "nl" + uuid.uuid4().hex[:6]
+    r = post_entry(bind, name=name + "\n")
+    assert r.status == 400 and r.json() == {"name": [
+        "Enter a valid 'slug' consisting of letters, numbers, underscores or hyphens."]}, r
+    assert bind.get(f"{API}/schedule/{name}%0A/").status == 404
+    assert name not in bind.get(f"{API}/schedule/").body.decode()
+
+
 def test_an_integer_too_long_for_python_is_out_of_range_not_a_500(bind):
     raw = b'{"name": "ok", "action": "logger", "start": ' + b"9" * 5000 + b"}"  # past int()'s 4300 digits
     r = bind.request("POST", f"{API}/schedule/", raw=raw, headers={"Content-Type": "application/json"})

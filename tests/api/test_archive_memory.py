@@ -61,7 +61,7 @@ def big(tmp_path_factory):
             store.ScheduleEntry.create(name="big", action="logger", start=0, owner=owner)
             store.Acquisition.create(entry_name="big", task_id=1, meta_path="acquisitions/big/big_1.sigmf-meta",
                                      data_path="acquisitions/big/big_1.sigmf-data", data_bytes=SIZE,
-                                     sha512=rec.sha512, sigmf_metadata={})
+                                     sha512=rec.sha512, sigmf_metadata=rec.metadata)
         yield server, rec
 
 

@@ -44,14 +44,14 @@ def _name() -> str:
     return "c-" + uuid.uuid4().hex[:10]
 
 
-def _send(live: LiveServer, field: str, value: Any):
+def _send(live: LiveServer, field: str, value: Any, token: str = "default"):
     """The body field ``field`` = ``value`` in a request that is valid otherwise: a POST for
     ``name``, else a PUT to a fresh entry (it validates every other field, ``is_active`` too)."""
     if field == "name":
-        return live.post(f"{API}/schedule/", {"name": value, "action": "logger"})
+        return live.post(f"{API}/schedule/", {"name": value, "action": "logger"}, token=token)
     entry = _name()
-    assert live.post(f"{API}/schedule/", {"name": entry, "action": "logger"}).status == 201
-    return live.request("PUT", f"{API}/schedule/{entry}/", {"action": "logger", field: value})
+    assert live.post(f"{API}/schedule/", {"name": entry, "action": "logger"}, token=token).status == 201
+    return live.request("PUT", f"{API}/schedule/{entry}/", {"action": "logger", field: value}, token=token)
 
 
 def _bound_cases(schema: dict[str, Any]):
@@ -84,6 +84,16 @@ def _check(response, field: str, message: str | None) -> None:
     for value, message in _bound_cases(schema)])
 def test_integer_bounds_are_the_documents(live, field, value, message):
     _check(_send(live, field, value), field, message)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    (field, value, message) for field, schema in INPUT.items() if "x-user-minimum" in schema
+    for value, message in _bound_cases({**schema, "minimum": schema["x-user-minimum"]})])
+def test_the_user_minimum_is_the_documents_for_callers_who_are_not_admins(live, field, value, message):
+    """``x-user-minimum`` (the priority band): a user's bound; an admin's is ``minimum`` above."""
+    if not hasattr(live, "user_token"):
+        live.user_token = live.create_user("contract-user")
+    _check(_send(live, field, value, token=live.user_token), field, message)
 
 
 def _ecma_matches(pattern: str, text: str) -> bool:

@@ -83,4 +83,4 @@ def test_a_trusted_proxy_must_be_an_ip_address(tmp_path):
 
     proc = subprocess.run([str(SCOS_GR), "serve", "--trusted-proxy", "proxy.example", "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1 and "--trusted-proxy: 'proxy.example' is not an IP address" in proc.stderr
+    assert proc.returncode == 2 and "--trusted-proxy: 'proxy.example' is not an IP address" in proc.stderr

@@ -153,4 +153,4 @@ def test_the_command_line_refuses_to_delete_an_owner_and_a_bad_name(live):
     owner = _cli(live, "deleteuser", "lee")
     assert owner.returncode == 1 and "lee-1" in owner.stderr and "delete them first" in owner.stderr
     bad = _cli(live, "createuser", "no spaces")
-    assert bad.returncode == 1 and "Enter a valid 'slug'" in bad.stderr
+    assert bad.returncode == 2 and "Enter a valid 'slug'" in bad.stderr

@@ -76,6 +76,7 @@ def test_fail_every_fails_every_nth_construction_in_the_process():
             outcomes.append("ok")
         except scos.RadioError as exc:
             assert "simulated radio failure" in str(exc)
+            assert "one construction in 3 fails" in str(exc) and "3th" not in str(exc)  # not "every 3th"
             outcomes.append("fail")
     assert outcomes == ["ok", "ok", "fail", "ok", "ok", "fail"]
     assert issubclass(scos.RadioError, ScosGrError)

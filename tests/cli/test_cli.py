@@ -167,3 +167,36 @@ def test_check_prints_each_action_and_each_problem_and_fails_when_there_is_one(t
     bad = run("check", "--actions", str(tmp_path / "actions.yml"), "--data-dir", str(tmp_path / "data"))
     assert bad.returncode == 1
     assert "ok       note" in bad.stdout and "PROBLEM" in bad.stdout and "'fm.grc' not found" in bad.stdout
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("", "This field may not be blank."),
+    ("a/b", "Enter a valid 'slug'"),
+    ("nl\n", "Enter a valid 'slug'"),
+    ("x" * 200, "Ensure this field has no more than 50 characters."),
+    ("\u00e9t\u00e9", "Enter a valid 'slug'"),
+])
+def test_createuser_takes_only_a_slug_as_the_api_does_for_names(tmp_path, name, problem):
+    proc = run("createuser", name, "--data-dir", str(tmp_path / "data"))
+    assert proc.returncode == 2, proc
+    assert proc.stderr.startswith(f"error: user name {name!r}: ") and problem in proc.stderr, proc.stderr
+    assert not (tmp_path / "data").exists()  # refused before the store is opened: no user made
+
+
+def test_createuser_refuses_a_name_that_differs_only_in_case(tmp_path):
+    assert run("createuser", "Alice", "--data-dir", str(tmp_path)).returncode == 0
+    again = run("createuser", "alice", "--data-dir", str(tmp_path))
+    assert again.returncode == 1
+    assert "a user named 'Alice' already exists (names that differ only in case are one name)" in again.stderr
+
+
+def test_an_iq_capture_on_a_full_disk_says_no_space_left_and_leaves_nothing(tmp_path):
+    from tests.mounts import small_filesystem
+
+    with small_filesystem(tmp_path / "fs", 4 << 20) as fs:  # 100 ms of IQ is 12.3 MB
+        proc = run("acquire", "acquire_iq_751MHz", "--out", str(fs / "out"), "--data-dir", str(tmp_path / "data"))
+        assert proc.returncode == 1, proc
+        last = proc.stderr.strip().splitlines()[-1]
+        assert "disk full: No space left on device (ENOSPC)" in last and "nothing was kept" in last, last
+        assert "annotation ends" not in proc.stderr
+        assert list((fs / "out").iterdir()) == []

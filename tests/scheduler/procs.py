@@ -1,4 +1,4 @@
-"""Process helpers for the scheduler tests: which children are workers, and is a pid alive."""
+"""Process helpers for the scheduler tests: which processes are workers or schedulers, and is a pid alive."""
 from __future__ import annotations
 
 import subprocess
@@ -14,15 +14,31 @@ def alive(pid: int | str) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _children(parent: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in out]
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
 def worker_pids(parent: int) -> list[int]:
-    """The spawn-started worker processes of ``parent`` (not multiprocessing's resource tracker)."""
-    children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
-    pids = []
-    for pid in children:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"spawn_main" in cmdline:
-            pids.append(int(pid))
-    return pids
+    """The worker processes below ``parent`` (``scos-gr serve`` or ``scos-gr scheduler``): the
+    worker names itself ``scos-gr-worker``; under ``serve`` it is the scheduler process's child."""
+    found, todo = [], _children(parent)
+    while todo:
+        pid = todo.pop()
+        if _name(pid) == "scos-gr-worker":
+            found.append(pid)
+        else:
+            todo.extend(_children(pid))
+    return sorted(found)
+
+
+def scheduler_pids(parent: int) -> list[int]:
+    """The scheduler process of ``scos-gr serve`` (``scos-gr-sched``)."""
+    return [pid for pid in _children(parent) if _name(pid) == "scos-gr-sched"]

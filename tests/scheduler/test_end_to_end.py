@@ -18,7 +18,7 @@ from sigmf import sigmffile
 from tests.flowgraphs.grc_factory import write_stock_flowgraph
 from tests.live_server import LiveServer
 from tests.ports import free_port
-from tests.scheduler.procs import alive, worker_pids
+from tests.scheduler.procs import alive, scheduler_pids, worker_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -268,23 +268,70 @@ def test_serve_without_scheduler_beside_scos_gr_scheduler_and_only_one_scheduler
             os.kill(worker, 0)  # its worker stopped with it
 
 
-def test_deleting_an_entry_while_its_task_runs_keeps_the_recording(sensor):
-    entry = schedule(sensor, "doomed", stop=1, delay=1)
-    # delete as soon as the task runs (or, on a slow machine, right after it finished)
-    while sensor.get(f"{API}/status").json()["scheduler"] != "running":
-        if sensor.get(f"{API}/tasks/doomed/").status == 200 and sensor.get(f"{API}/tasks/doomed/").json():
+def test_an_entry_whose_task_runs_cannot_be_deleted_so_its_name_never_inherits_the_recording(tmp_path):
+    # opening the sim radio takes 2 s, so the task runs long enough to try
+    with LiveServer(tmp_path / "data", env={"SCOS_RADIO": "sim,open_delay=2"}) as sensor:
+        sensor.wait_scheduler("idle")
+        user = sensor.create_user("next-owner")
+        r = sensor.post(f"{API}/schedule/", {"name": "doomed", "action": "acquire700c", "is_private": True,
+                                             "start": int(time.time()) + 1})
+        assert r.status == 201, r
+        deadline = time.monotonic() + 30
+        while (sensor.get(f"{API}/status").json().get("current_task") or {}).get("task_id") != 1:
+            assert time.monotonic() < deadline, "the task never ran"
+            time.sleep(0.05)
+        r = sensor.request("DELETE", f"{API}/schedule/doomed/")
+        assert r.status == 409, r
+        assert r.json() == {"detail": "a task of this entry is running; try again when it has finished"}
+        assert sensor.get(f"{API}/schedule/doomed/").status == 200
+        [task] = wait_tasks(sensor, "doomed", 1)
+        assert task["status"] == "success" and task["acquisition"], task
+        r = sensor.request("DELETE", f"{API}/schedule/doomed/")  # now its recording protects it
+        assert r.status == 400 and r.json()["protected_objects"], r
+        assert sensor.request("DELETE", f"{API}/acquisitions/doomed/").status == 204
+        assert sensor.request("DELETE", f"{API}/schedule/doomed/").status == 204
+        # the name is free again, and whoever takes it gets nothing of the old entry
+        r = sensor.post(f"{API}/schedule/", {"name": "doomed", "action": "logger", "start": int(time.time()) + 3600},
+                        token=user)
+        assert r.status == 201, r
+        assert sensor.get(f"{API}/acquisitions/doomed/", token=user).status == 404
+        assert sensor.get(f"{API}/tasks/doomed/", token=user).json() == []
+        assert sensor.get(f"{API}/acquisitions/doomed/1/archive", token=user).status == 404
+        assert sensor.get(f"{API}/schedule/doomed/", token=user).json()["next_task_id"] == 1
+
+
+def test_serve_runs_its_scheduler_in_a_process_of_its_own_and_restarts_it_if_it_dies(sensor):
+    """Under API load a scheduler thread shared the web server's interpreter lock (runs late or
+    compressed: bench/scheduler_under_load.py); serve's scheduler is a child process, restarted
+    when it stops."""
+    [first] = scheduler_pids(sensor.proc.pid)
+    assert worker_pids(first) and worker_pids(first) == worker_pids(sensor.proc.pid)  # the worker is its child
+    schedule(sensor, "on", interval=1, stop=60)
+    wait_tasks(sensor, "on", 2)
+    os.kill(first, signal.SIGKILL)
+    killed_at = time.time()
+    deadline = time.monotonic() + 60
+    while True:
+        now_running = scheduler_pids(sensor.proc.pid)
+        if now_running and now_running[0] != first and sensor.get(f"{API}/status").json()["scheduler"] == "idle":
             break
-        if time.time() > entry["start"] + 10:
-            pytest.fail("the task never ran")
-    r = sensor.request("DELETE", f"{API}/schedule/doomed/")
-    if r.status == 400:  # the task finished first: its recording protects the entry
-        assert r.json()["protected_objects"]
-    else:
-        assert r.status == 204
-        wait = time.monotonic() + 10
-        while sensor.get(f"{API}/acquisitions/doomed/").status != 200 and time.monotonic() < wait:
-            time.sleep(0.1)
-    assert [a["task_id"] for a in sensor.get(f"{API}/acquisitions/doomed/").json()] == [1]
+        assert time.monotonic() < deadline, sensor.log()[-3000:]
+        time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while not [t for t in sensor.get(f"{API}/tasks/on/").json()
+               if t["status"] == "success" and t["scheduled_time"] > killed_at + 1]:
+        assert time.monotonic() < deadline, "no run after the restart"
+        time.sleep(0.2)
+    tasks = sensor.get(f"{API}/tasks/on/").json()
+    assert [t["task_id"] for t in tasks] == list(range(1, len(tasks) + 1))
+    assert all(t["status"] == "success" or t["detail"].startswith("interrupted") for t in tasks
+               if t["status"] != "in-progress"), tasks
+    assert "restarting it in 1 s" in sensor.log()
+    [second] = scheduler_pids(sensor.proc.pid)
+    [worker] = worker_pids(second)
+    sensor.stop()  # SIGTERM: serve stops its scheduler, which stops its worker
+    assert sensor.proc.returncode == 0
+    assert not alive(second) and not alive(worker)
 
 
 def test_the_scheduler_on_postgresql(tmp_path, pg_cluster):

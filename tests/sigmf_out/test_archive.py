@@ -177,3 +177,67 @@ def test_bad_member_names_are_refused(tmp_path):
         ArchiveStream([ArchiveMember("../x", member.meta_path, member.data_path)])
     with pytest.raises(ValueError):
         ArchiveStream([member, member])
+
+
+# -- the data directory is not trusted ------------------------------------------------------------
+def _checked_member(tmp_path, **changes):
+    from dataclasses import replace
+    import json as _json
+
+    member, _ = make_recording(tmp_path / "acquisitions" / "e", "e_1")
+    checked = replace(member, data_bytes=member.data_path.stat().st_size,
+                      sha512=hashlib.sha512(member.data_path.read_bytes()).hexdigest(),
+                      metadata=_json.loads(member.meta_path.read_text()), root=tmp_path)
+    return replace(checked, **changes)
+
+
+def test_a_checked_member_streams_as_before(tmp_path):
+    member = _checked_member(tmp_path)
+    stream = ArchiveStream([member])
+    assert b"".join(stream) == b"".join(stream)  # two reads, identical
+    stream.close()
+
+
+@pytest.mark.parametrize("plant, reason", [
+    (lambda m, t: (m.data_path.unlink(), m.data_path.symlink_to("/etc/passwd")), "symbolic link"),
+    (lambda m, t: (m.data_path.unlink(), os.mkfifo(m.data_path)), "is a FIFO"),
+    (lambda m, t: (m.data_path.unlink(), m.data_path.mkdir()), "is a directory"),
+    (lambda m, t: m.data_path.write_bytes(m.data_path.read_bytes()[:-1]), "truncated"),
+    (lambda m, t: m.data_path.write_bytes(bytes(m.data_bytes)), "corrupted"),
+    (lambda m, t: m.meta_path.write_text("{}"), "differs"),
+    (lambda m, t: m.meta_path.write_text("not json"), "not JSON"),
+    (lambda m, t: (shutil.move(str(m.meta_path.parent), str(t / "moved")), m.meta_path.parent.symlink_to(t / "moved")),
+     "symbolic link"),
+])
+def test_what_is_not_the_recording_is_refused_before_the_first_byte(tmp_path, plant, reason):
+    from scos_gr.sigmf_out.archive import DamagedRecording
+
+    member = _checked_member(tmp_path)
+    plant(member, tmp_path)
+    with pytest.raises(DamagedRecording, match=reason):
+        ArchiveStream([member])
+
+
+def test_a_file_stays_share_locked_while_its_stream_is_open(tmp_path):
+    import fcntl
+
+    member = _checked_member(tmp_path)
+    stream = ArchiveStream([member])
+    with open(member.data_path, "rb") as f:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        stream.close()
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once closed
+
+
+def test_remove_recording_below_a_symlinked_directory_removes_nothing(tmp_path):
+    from scos_gr.sigmf_out.archive import DamagedRecording
+    from scos_gr.sigmf_out.writer import remove_recording
+
+    member, _ = make_recording(tmp_path / "elsewhere", "e_1")
+    (tmp_path / "data" / "acquisitions").mkdir(parents=True)
+    (tmp_path / "data" / "acquisitions" / "e").symlink_to(tmp_path / "elsewhere")
+    planted = tmp_path / "data" / "acquisitions" / "e"
+    with pytest.raises(DamagedRecording):
+        remove_recording(planted / member.meta_path.name, planted / member.data_path.name, tmp_path / "data")
+    assert member.meta_path.exists() and member.data_path.exists()

@@ -108,4 +108,5 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         metadata = iq_metadata(
             sample_rate=float(radio["sample_rate"]), capture=capture,
             radio=radio_of(radio), context=self.context)
-        self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata)
+        self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata,
+                                            expected_bytes=written * np.dtype(np.complex64).itemsize)

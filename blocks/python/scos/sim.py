@@ -62,7 +62,7 @@ def count_construction(args: str, fail_every: int | None) -> None:
     if n % int(fail_every) == 0:
         raise RadioError(
             f"simulated radio failure: construction {n} of radio {args!r} "
-            f"(fail_every={fail_every} injects a failure every {fail_every}th acquisition)"
+            f"(fail_every={fail_every}: one construction in {fail_every} fails, to test failure paths)"
         )
 
 
