@@ -40,7 +40,7 @@ def test_one_table_holds_every_namespace_once_at_the_versions_of_the_current_doc
     assert len(versions) == len(ntia.EXTENSIONS)
     assert versions == {"ntia-core": "v2.0.0", "ntia-algorithm": "v2.0.1", "ntia-sensor": "v2.0.0",
                         "ntia-environment": "v1.0.0", "ntia-scos": "v1.0.0", "ntia-diagnostics": "v2.2.0",
-                        "scos-gr": "v0.2.0"}
+                        "ntia-nasctn-sea": "v0.6.0", "scos-gr": "v0.2.0"}
     required = {ext.name for ext in ntia.EXTENSIONS if not ext.optional}
     assert required == {"ntia-core", "ntia-algorithm"}  # what a reader needs to know which samples are what
 
