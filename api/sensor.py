@@ -8,7 +8,7 @@ from typing import Any
 from peewee import fn
 
 from scos_gr import store
-from scos_gr.calibration import CalibrationError, load_calibration
+from scos_gr.calibration import CalibrationError, calibration_fault, load_sensor_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.sigmf_out.ntia import geolocation
@@ -96,7 +96,7 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
     state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
     low, high = _radio_range(settings, state)
     try:
-        calibration = load_calibration(settings.calibration_file).describe()
+        calibration = load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file).describe()
     except CalibrationError as exc:
         calibration = {"error": str(exc)}
     catalogue = catalogue_for(settings)
@@ -162,10 +162,17 @@ def status(*, user: store.User, settings: Settings) -> str:
         "last_task": last,
         "uptime_s": round(now - state.started, 3) if state is not None and state.started else 0.0,
         "disk": {"used_bytes": int(used), "free_bytes": int(free)},
-        "faults": [fault.to_json() for fault in catalogue_for(settings).faults()],
+        "faults": [fault.to_json() for fault in catalogue_for(settings).faults() + calibration_faults(settings, now)],
     }
     if state is not None and state.state == "running" and state.current_entry:
         if state.current_entry not in hidden:
             body["current_task"] = {"schedule_entry": entry_url(state.current_entry),
                                     "task_id": state.current_task_id}
     return json_body(body)
+
+
+def calibration_faults(settings: Settings, now: float) -> list:
+    """The ``calibration`` fault: the calibration in use is older than SCOS_CALIBRATION_MAX_AGE."""
+    fault = calibration_fault(settings.calibration_file, settings.onboard_calibration_file,
+                              settings.calibration_max_age_s, now)
+    return [] if fault is None else [fault]

@@ -36,6 +36,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_PORT", "8000", "port the HTTP server binds"),
     ("SCOS_ACTIONS", "flowgraphs/actions.yml (shipped)", "the action catalogue; its .grc files are looked up beside it"),
     ("SCOS_CALIBRATION_FILE", "(none)", "YAML calibration file (gain correction, noise figure over frequency)"),
+    ("SCOS_CALIBRATION_MAX_AGE", "(none)", "seconds after which the calibration in use (the calibrate action's, else SCOS_CALIBRATION_FILE's calibration_datetime) shows as a `calibration` fault in /api/v1/status; unset: no age is required"),
     ("SCOS_TASK_TIMEOUT", "60", "seconds a task may run before it is stopped and recorded as failed"),
     ("SCOS_LOG_LEVEL", "INFO", "Python logging level"),
     ("SCOS_SENSOR_ID", "scos-gr", "the sensor's id (sensor_spec.id) when there is no sensor definition file; with one, the file's sensor_spec.id is the id, and SCOS_SENSOR_ID, if set, must equal it"),
@@ -82,6 +83,7 @@ class Settings:
     callback_token: str | None = None
     callback_retry_s: float = 86400.0
     metrics_token: str | None = None
+    calibration_max_age_s: float | None = None
 
     @cached_property
     def sensor_definition(self) -> SensorDefinition:
@@ -104,6 +106,12 @@ class Settings:
     def acquisitions_dir(self) -> Path:
         """Where recordings live: ``{acquisitions_dir}/{entry}/{entry}_{task_id}.sigmf-*``."""
         return self.data_dir / "acquisitions"
+
+    @property
+    def onboard_calibration_file(self) -> Path:
+        """Where the calibrate action stores the sensor's calibration (it wins over
+        ``calibration_file`` for the frequencies it covers: ``scos_gr.calibration``)."""
+        return self.data_dir / "onboard-calibration.yml"
 
     @property
     def flowgraph_cache_dir(self) -> Path:
@@ -166,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         callback_token=env.get("SCOS_CALLBACK_TOKEN") or None,
         callback_retry_s=_positive_seconds(env.get("SCOS_CALLBACK_RETRY_FOR", "86400"), "SCOS_CALLBACK_RETRY_FOR"),
         metrics_token=env.get("SCOS_METRICS_TOKEN") or None,
+        calibration_max_age_s=_optional_seconds(env.get("SCOS_CALIBRATION_MAX_AGE"), "SCOS_CALIBRATION_MAX_AGE"),
     )
 
 
@@ -196,3 +205,10 @@ def _positive_seconds(value: str, name: str) -> float:
     if not seconds > 0 or seconds == float("inf"):
         raise ConfigError(f"{name}: {value!r} must be a positive number of seconds")
     return seconds
+
+
+def _optional_seconds(value: str | None, name: str) -> float | None:
+    """A positive number of seconds, or None when unset or empty."""
+    if value is None or not value.strip():
+        return None
+    return _positive_seconds(value.strip(), name)
