@@ -357,9 +357,12 @@ class switchable_sim(gr.hier_block2):
             self._period(frequency, path)
 
     def retune(self, frequency: float, path: str | None = None) -> float:
-        """Tune to ``frequency`` with the input on ``path`` (None: unchanged); returns the frequency."""
+        """Tune to ``frequency`` with the input on ``path`` (None: unchanged); returns the frequency.
+        A setting already in place is left alone: the signal goes on without a jump."""
         with self._lock:
             path = self.path if path is None else path
+            if (float(frequency), path) == (self.center_freq, self.path):
+                return self.center_freq
             self._file.open(self._period(frequency, path), True)
             self.center_freq, self.path = float(frequency), path
         return self.center_freq
