@@ -44,7 +44,7 @@ from typing import Any, Sequence
 import yaml
 
 from scos_gr.errors import ConfigError
-from scos_gr.faults import Fault
+from scos_gr.faults import Fault, FaultClock
 
 
 class CalibrationError(ConfigError, ValueError):
@@ -299,31 +299,44 @@ def calibration_time(calibration: Calibration | LayeredCalibration) -> float | N
     return parsed.timestamp()
 
 
+_clock = FaultClock()
+
+
 def calibration_fault(calibration_file: Path | str | None, onboard_file: Path | str | None,
                       max_age_s: float | None, now: float) -> Fault | None:
     """The ``calibration`` fault for ``/status``: the calibration in use is older than
-    ``max_age_s`` (since it turned so), has no readable time, or there is none at all while an
-    age is required. None when ``max_age_s`` is None (no age required) or all is well."""
+    ``max_age_s`` (``since``: when it turned so), has no readable time, or there is none at all
+    while an age is required (``since``: when first seen, steady while it lasts). None when
+    ``max_age_s`` is None (no age required) or all is well."""
     if max_age_s is None:
         return None
+    detail, since = _calibration_problem(calibration_file, onboard_file, max_age_s, now)
+    seen = _clock.faults("calibration", [detail] if detail and since is None else [], now)
+    if detail is None:
+        return None
+    return Fault("calibration", detail, since) if since is not None else seen[0]
+
+
+def _calibration_problem(calibration_file: Path | str | None, onboard_file: Path | str | None, max_age_s: float,
+                         now: float) -> tuple[str | None, float | None]:
+    """(what is wrong or None, since when if the calibration itself says so)."""
     try:
         calibration = load_sensor_calibration(calibration_file, onboard_file)
     except CalibrationError as exc:
-        return Fault("calibration", f"the calibration cannot be read: {exc}", now)
+        return f"the calibration cannot be read: {exc}", None
     if calibration is UNCALIBRATED:
-        return Fault("calibration", "the sensor has no calibration (SCOS_CALIBRATION_MAX_AGE asks for one "
-                                    f"younger than {max_age_s:g} s): run the calibrate action", now)
+        return ("the sensor has no calibration (SCOS_CALIBRATION_MAX_AGE asks for one younger than "
+                f"{max_age_s:g} s): run the calibrate action"), None
     taken = calibration_time(calibration)
     source = calibration.onboard.source if isinstance(calibration, LayeredCalibration) else calibration.source
     if taken is None:
-        return Fault("calibration", f"the calibration in use ({source}) says no calibration_datetime, so its age "
-                                    "is unknown: run the calibrate action", now)
+        return (f"the calibration in use ({source}) says no calibration_datetime, so its age is unknown: run the "
+                "calibrate action"), None
     age = now - taken
     if age <= max_age_s:
-        return None
-    return Fault("calibration", f"the calibration in use ({source}, {calibration.calibration_datetime}) is "
-                                f"{_age_text(age)} old, older than SCOS_CALIBRATION_MAX_AGE ({max_age_s:g} s): "
-                                "run the calibrate action", taken + max_age_s)
+        return None, None
+    return (f"the calibration in use ({source}, {calibration.calibration_datetime}) is {_age_text(age)} old, older "
+            f"than SCOS_CALIBRATION_MAX_AGE ({max_age_s:g} s): run the calibrate action"), taken + max_age_s
 
 
 def _age_text(seconds: float) -> str:

@@ -83,6 +83,10 @@ def test_a_calibration_older_than_the_maximum_age_is_a_fault_since_it_turned_old
 def test_no_calibration_or_one_without_a_time_is_a_fault_when_an_age_is_required(tmp_path):
     fault = calibration_fault(None, tmp_path / "none.yml", 3600, NOW)
     assert fault.kind == "calibration" and "no calibration" in fault.detail and fault.since == NOW
+    assert calibration_fault(None, tmp_path / "none.yml", 3600, NOW + 60).since == NOW  # steady while it lasts
+    onboard(tmp_path)
+    assert calibration_fault(None, tmp_path / "data" / "onboard-calibration.yml", 3600, NOW + 120) is None
+    assert calibration_fault(None, tmp_path / "none.yml", 3600, NOW + 180).since == NOW + 180  # back: a new since
     (tmp_path / "cal.yml").write_text("points:\n  - {frequency: 7.0e+8, gain_db: 4.0}\n")
     fault = calibration_fault(tmp_path / "cal.yml", tmp_path / "none.yml", 3600, NOW)
     assert "says no calibration_datetime" in fault.detail
