@@ -143,3 +143,39 @@ def test_the_calibration_source_turns_the_diode_off_then_on_at_each_frequency():
 def test_the_calibration_source_refuses_a_radio_without_a_noise_diode():
     with pytest.raises(RadioError, match="noise diode"):
         calibration_source("rtl=0", 14e6, [751e6])
+
+
+def test_the_blocks_keep_one_python_thread_state_per_run_and_give_it_back():
+    """KeepThreadState takes a PyGILState reference in start() and releases it in stop(), both on
+    the block's own thread; a flowgraph built twice in one process runs both times."""
+    import threading
+
+    from gnuradio.scos import thread_state
+
+    seen = []
+    original_start, original_stop = thread_state.KeepThreadState.start, thread_state.KeepThreadState.stop
+
+    def start(self):
+        result = original_start(self)
+        seen.append(("start", threading.get_ident(), self._thread_state is not None))
+        return result
+
+    def stop(self):
+        result = original_stop(self)
+        seen.append(("stop", threading.get_ident(), self._thread_state is None))
+        return result
+
+    thread_state.KeepThreadState.start, thread_state.KeepThreadState.stop = start, stop
+    try:
+        for _ in range(2):
+            source = channel_source("sim", 1e6, [100e6], 10_000, 1000, 0.0, 1)
+            tb = gr.top_block()
+            sink = blocks.vector_sink_c()
+            tb.connect(source, sink)
+            tb.run()
+            assert len(sink.data()) == 10_000
+            assert source.stepper._thread_state is None
+    finally:
+        thread_state.KeepThreadState.start, thread_state.KeepThreadState.stop = original_start, original_stop
+    assert [(event, ok) for event, _, ok in seen] == [("start", True), ("stop", True)] * 2
+    assert seen[0][1] == seen[1][1] and seen[2][1] == seen[3][1] != threading.get_ident()  # the block's thread
