@@ -96,6 +96,31 @@ def spectra_of(settings: Settings, row: store.Acquisition) -> dict[str, Any]:
             "datetime": recording.datetime}
 
 
+def products_of(meta_path: Path, data_path: Path) -> dict[str, Any]:
+    """Every data product of every capture of a recording (the SEA action's four), for plots."""
+    from scos_gr.sigmf_out.products import channel_summaries, read_products  # numpy: only when asked for
+
+    metadata, captures = read_products(meta_path, data_path)
+    return {
+        "captures": [{
+            "frequency": c.frequency,
+            "datetime": c.datetime,
+            "products": [{"name": p.name, "axis": [float(v) for v in p.axis], "axis_units": p.axis_units,
+                          "axis_is_y": p.axis_is_y, "values_units": p.values_units,
+                          "series": {name: _compact(values, p.values_units) for name, values in p.series.items()}}
+                         for p in c.products],
+        } for c in captures],
+        "channel_summaries": channel_summaries(metadata),
+    }
+
+
+def _compact(values: Any, units: str) -> list[float | None]:
+    """Values for JSON: dB values to 0.01 dB; others (percentages, down to 1e-6 %) to 4 digits."""
+    if units.startswith("dB"):
+        return [round(float(v), 2) for v in values]
+    return [float(f"{float(v):.4g}") for v in values]
+
+
 def _archive_response(settings: Settings, rows: list[store.Acquisition], filename: str) -> Any:
     try:
         stream = ArchiveStream([_member(settings, r) for r in rows], chunk_size=ARCHIVE_CHUNK)
@@ -195,6 +220,18 @@ def spectrum(entry: str, task_id: int, *, user: store.User, settings: Settings) 
         body = spectra_of(settings, row)
     except (ValueError, KeyError, OSError) as exc:
         raise detail(404, f"no detector spectra in this recording ({exc})") from None
+    return json_body(body)
+
+
+@routes.get("/acquisitions/<entry>/<task_id:int>/products")
+def products(entry: str, task_id: int, *, user: store.User, settings: Settings) -> str:
+    """(ext) Every data product of a recording (the SEA action's PSD, APD, power vs. time and
+    periodic frame power, per channel), for plots (the dashboard)."""
+    row = _acquisition(user, entry, task_id)
+    try:
+        body = products_of(settings.data_dir / row.meta_path, settings.data_dir / row.data_path)
+    except (ValueError, KeyError, OSError) as exc:
+        raise detail(404, f"no data products in this recording ({exc})") from None
     return json_body(body)
 
 

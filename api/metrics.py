@@ -32,6 +32,7 @@ from scos_gr.flowgraphs.catalogue import catalogue_for
 from scos_gr.scheduler import planner
 
 from .auth import SETTINGS_KEY, authenticate
+from . import status_faults
 from .sensor import free_bytes, recordings_bytes, scheduler_status
 from .web import ApiError, Routes, forbidden, json_body
 
@@ -68,7 +69,7 @@ class SensorCollector:
         yield from self._storage()
         yield from self._callbacks()
         faults = GaugeMetricFamily("scos_faults", "Standing faults (as /status lists them), by kind", labels=["kind"])
-        standing = catalogue_for(self.settings).faults()
+        standing = catalogue_for(self.settings).faults() + status_faults.calibration(self.settings)
         for kind in KINDS:
             faults.add_metric([kind], sum(1 for f in standing if f.kind == kind))
         yield faults

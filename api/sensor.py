@@ -7,7 +7,7 @@ from typing import Any
 from peewee import fn
 
 from scos_gr import disk, store
-from scos_gr.calibration import CalibrationError, load_calibration
+from scos_gr.calibration import CalibrationError, load_sensor_calibration
 from scos_gr.config import Settings
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, driver_of, is_sim
 from scos_gr.sigmf_out.ntia import geolocation
@@ -96,7 +96,7 @@ def capabilities(*, user: store.User, settings: Settings) -> str:
     state = store.SchedulerState.get_or_none(store.SchedulerState.id == 1)
     low, high = _radio_range(settings, state)
     try:
-        calibration = load_calibration(settings.calibration_file).describe()
+        calibration = load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file).describe()
     except CalibrationError as exc:
         calibration = {"error": str(exc)}
     catalogue = catalogue_for(settings)

@@ -10,13 +10,16 @@
   the retention limit with nothing left to remove (its heartbeat row);
 - ``scheduler``: no scheduler runs for this database, or it stopped reporting, or its loop met an
   unexpected error (from its heartbeat row);
-- ``radio``: the latest task that used the radio failed because of it.
+- ``radio``: the latest task that used the radio failed because of it;
+- ``calibration``: the calibration in use is older than ``SCOS_CALIBRATION_MAX_AGE``.
 """
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 from scos_gr import disk, store
+from scos_gr.calibration import calibration_fault
 from scos_gr.config import Settings
 from scos_gr.faults import Fault, FaultClock
 from scos_gr.flowgraphs.catalogue import catalogue_for
@@ -51,6 +54,7 @@ def current(settings: Settings, state: Optional[store.SchedulerState], scheduler
     if state is not None and scheduler_dead is None:
         health.outages_over_before(state.heartbeat)  # the scheduler wrote to the database since
     return (catalogue_for(settings).faults()
+            + calibration(settings)
             + observed(hidden)
             + _clock.faults("disk", disk.fault_details(settings.data_dir))
             + _clock.faults("scheduler", [scheduler_dead] if scheduler_dead else [])
@@ -62,4 +66,13 @@ def without_database(settings: Settings, is_admin: bool) -> list[Fault]:
     """What can be said when the database cannot be read (``/status`` answers all the same);
     which entries a user may see is unknown then, so damaged recordings are for admins only."""
     seen = [f for f in health.faults() if is_admin or not f.detail.startswith("acquisition ")]
-    return catalogue_for(settings).faults() + seen + _clock.faults("disk", disk.fault_details(settings.data_dir))
+    return (catalogue_for(settings).faults() + calibration(settings) + seen
+            + _clock.faults("disk", disk.fault_details(settings.data_dir)))
+
+
+def calibration(settings: Settings, now: float | None = None) -> list[Fault]:
+    """The ``calibration`` fault: the calibration in use is older than SCOS_CALIBRATION_MAX_AGE
+    (or there is none while an age is required)."""
+    fault = calibration_fault(settings.calibration_file, settings.onboard_calibration_file,
+                              settings.calibration_max_age_s, time.time() if now is None else now)
+    return [] if fault is None else [fault]

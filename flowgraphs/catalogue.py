@@ -97,6 +97,21 @@ class Catalogue:
         """The problems as ``/status`` faults (kind ``catalogue``), each since it was first seen."""
         return _clock.faults("catalogue", self.problems())
 
+    def measurement_frequencies(self) -> list[float]:
+        """Every frequency the catalogue's actions measure at, sorted: each flowgraph action's
+        ``frequency`` (for a survey, the band centre its calibration is read at) and each of its
+        ``frequencies`` (the SEA action's channels). The calibrate action measures here."""
+        found: set[float] = set()
+        for action in self.actions.values():
+            values = action.effective_parameters
+            candidates = [values.get("frequency")]
+            listed = values.get("frequencies")
+            candidates += list(listed) if isinstance(listed, (list, tuple)) else [listed]
+            for value in candidates:
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                    found.add(float(value))
+        return sorted(found)
+
 
 def load_catalogue(path: Path | str) -> dict[str, Action]:
     """The actions of the catalogue file ``path``, parsed but not checked (see :func:`check_catalogue`).
@@ -206,6 +221,8 @@ class _UnitFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec in self.UNITS:
             scale, unit = self.UNITS[format_spec]
+            if isinstance(value, (list, tuple)):  # a list of frequencies: "739, 751, 763 MHz"
+                return ", ".join(f"{float(v) * scale:g}" for v in value) + f" {unit}"
             return f"{float(value) * scale:g} {unit}"
         return super().format_field(value, format_spec)
 

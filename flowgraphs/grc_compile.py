@@ -32,6 +32,9 @@ from typing import Any, Iterable
 FFT_BLOCK = "fft_vxx"
 DETECTOR_BLOCK = "scos_power_stats"
 HEAD_BLOCK = "blocks_head"
+CHANNEL_BLOCK = "scos_channel_source"
+PVT_BLOCK = "scos_pvt"
+PFP_BLOCK = "scos_pfp"
 
 #: a window's taps match the detector's window when no coefficient differs by more than this
 #: (GNU Radio computes its windows in float32, the table in float64)
@@ -142,6 +145,43 @@ def action_problems(flow_graph: Any) -> list[str]:
                         "'Run to Completion' (run)")
     for detector in [b for b in enabled_blocks(flow_graph) if b.key == DETECTOR_BLOCK]:
         problems += _detector_problems(flow_graph, detector)
+    for block in [b for b in enabled_blocks(flow_graph) if b.key in (DETECTOR_BLOCK, PVT_BLOCK, PFP_BLOCK)]:
+        problems += _capture_problems(flow_graph, block)
+    return problems
+
+
+def _capture_problems(flow_graph: Any, block: Any) -> list[str]:
+    """Behind an SCOS Channel Source, each capture (samples_per_channel) must be exactly one
+    capture of power_stats and whole bins of power vs. time, whole frames (of whole windows) of
+    periodic frame power: else a channel's products would never complete, or mix two channels."""
+    problems = []
+    for source in [b for b in upstream_blocks(flow_graph, block) if b.key == CHANNEL_BLOCK]:
+        samples = int(source.params["samples_per_channel"].get_evaluated())
+        rate = float(source.params["samp_rate"].get_evaluated())
+        where = f"{source.name} passes {samples} samples per channel"
+        if block.key == DETECTOR_BLOCK:
+            frame = int(block.params["fft_size"].get_evaluated()) * int(block.params["num_ffts"].get_evaluated())
+            if frame != samples:
+                problems.append(f"{where} but {block.name} takes fft_size x num_ffts = {frame} per capture: each "
+                                "channel must be exactly one capture")
+            continue
+        if block.key == PVT_BLOCK:
+            length_ms, what = float(block.params["bin_ms"].get_evaluated()), "bin"
+        else:
+            length_ms, what = float(block.params["frame_ms"].get_evaluated()), "frame"
+        length = length_ms * 1e-3 * rate
+        if abs(length - round(length)) > 1e-6 * max(1.0, length) or round(length) < 1:
+            problems.append(f"{block.name}: a {length_ms:g} ms {what} is {length:g} samples at {rate:g} S/s (from "
+                            f"{source.name}); it must be a whole number of samples")
+            continue
+        length = int(round(length))
+        if samples % length:
+            problems.append(f"{where}, not a whole number of {block.name}'s {length_ms:g} ms {what}s ({length} samples)")
+        if block.key == PFP_BLOCK:
+            points = int(block.params["points"].get_evaluated())
+            if points < 1 or length % points:
+                problems.append(f"{block.name}: a {length_ms:g} ms frame ({length} samples) does not split into "
+                                f"{points} windows of whole samples")
     return problems
 
 

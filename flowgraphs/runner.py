@@ -29,8 +29,11 @@ from scos_gr.sigmf_out.writer import Recording, recording_paths, remove_recordin
 
 log = logging.getLogger(__name__)
 
-#: Parameters the runner fills in for every flowgraph that declares them.
-RUNNER_PARAMETERS = ("radio_args", "output_dir", "basename", "metadata_json", "cal_gain_db")
+#: Parameters the runner fills in for every flowgraph that declares them (the calibrate action's
+#: ``catalogue_frequencies``, where to measure, and ``calibration_file``, where to store the result,
+#: come from the worker: the catalogue's measurement frequencies and the onboard calibration file).
+RUNNER_PARAMETERS = ("radio_args", "output_dir", "basename", "metadata_json", "cal_gain_db",
+                     "catalogue_frequencies", "calibration_file")
 
 
 class ActionError(FlowgraphError):
@@ -100,13 +103,16 @@ def run_action(
     calibration: Calibration = UNCALIBRATED,
     context: TaskContext | None = None,
     timeout_s: float = 60.0,
+    catalogue_frequencies: Sequence[float] = (),
+    calibration_file: Path | None = None,
 ) -> ActionResult:
     """Run ``action`` once; return its recordings or raise :class:`ActionError`.
 
     ``context`` (task, schedule entry, sensor) goes into the recording's metadata, with the
     action's name, summary and description and the calibration values applied: ``calibration``
     evaluated at the action's ``frequency``, whose ``gain_correction_db`` the flowgraph adds to
-    every detector (its ``cal_gain_db`` Parameter).
+    every detector (its ``cal_gain_db`` Parameter). ``catalogue_frequencies`` and
+    ``calibration_file`` fill the Parameters of those names (the calibrate action's), when given.
     """
     context = dataclasses.replace(context or TaskContext(),
                                   action=ActionInfo(action.name, action.summary, action.description))
@@ -127,7 +133,10 @@ def run_action(
         values = calibration.at(_frequency_of({**compiled.defaults(), **overrides}))
         context = dataclasses.replace(context, calibration=values)
         try:
-            return _run_flowgraph(action, compiled, overrides, radio, output_dir, basename, context, timeout_s, values)
+            extra = {"catalogue_frequencies": [float(f) for f in catalogue_frequencies] or None,
+                     "calibration_file": None if calibration_file is None else str(calibration_file)}
+            return _run_flowgraph(action, compiled, overrides, radio, output_dir, basename, context, timeout_s, values,
+                                  {k: v for k, v in extra.items() if v is not None})
         except ActionError:
             raise
         except Exception as exc:  # anything unforeseen still gets a reason, never a silent loss
@@ -146,7 +155,7 @@ def _frequency_of(parameters: Mapping[str, Any]) -> float | None:
 
 def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mapping[str, Any], radio: str,
                    output_dir: Path, basename: str, context: TaskContext, timeout_s: float,
-                   calibration: Mapping[str, Any]) -> ActionResult:
+                   calibration: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> ActionResult:
     from gnuradio import scos
 
     top_block_class = load_top_block_class(compiled)
@@ -156,6 +165,7 @@ def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mappi
         "basename": basename,
         "metadata_json": context.to_json(),
         "cal_gain_db": float(calibration.get("gain_correction_db", 0.0)),
+        **(extra or {}),
     }
     kwargs = {**overrides, **{k: v for k, v in supplied.items() if k in compiled.parameters}}
     with scos.collect_task_blocks() as task_blocks:

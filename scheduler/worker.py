@@ -135,7 +135,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
 
 def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
     """One task in the worker; every failure becomes a failed outcome with its reason."""
-    from scos_gr.calibration import load_calibration
+    from scos_gr.calibration import load_sensor_calibration
     from scos_gr.flowgraphs import runner
     from scos_gr.flowgraphs.catalogue import KIND_LOG, catalogue_for
 
@@ -148,13 +148,15 @@ def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
                                else f"unknown action {request.action!r} (not in the catalogue)")
         result = runner.run_action(
             action,
-            calibration=load_calibration(settings.calibration_file),
+            calibration=load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file),
             radio=settings.radio,
             output_dir=request.output_dir,
             basename=request.basename,
             context=request.context,
             timeout_s=request.timeout_s,
             cache_dir=settings.flowgraph_cache_dir,
+            catalogue_frequencies=catalogue.measurement_frequencies(),
+            calibration_file=settings.onboard_calibration_file,
         )
     except runner.ActionError as exc:
         return TaskOutcome(ok=False, error=str(exc), radio_failure=isinstance(exc, runner.RadioFailure))

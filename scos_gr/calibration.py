@@ -16,19 +16,35 @@ File format::
 
 ``gain_db`` is the chain's gain: a sensor with +3 dB of gain reads the antenna's power 3 dB high,
 so its correction is ``gain_correction_db = -gain_db``, added to every detector (the spec's
-"plus the radio's calibration gain correction").
+"plus the radio's calibration gain correction"). ``temperature_c`` (optional) is the temperature
+the calibration was measured at.
+
+The onboard calibration: the ``calibrate`` action (a Y-factor measurement with the noise diode)
+writes its result in the same format, atomically (:func:`write_calibration`), to a file of the
+data directory (``Settings.onboard_calibration_file``). :func:`load_sensor_calibration` gives
+what the sensor uses: the onboard table for the frequencies it covers (from its lowest to its
+highest point), the ``SCOS_CALIBRATION_FILE`` table outside them (the onboard one everywhere when
+there is no file). Why a file and not a table of the store: the worker process that runs the
+flowgraphs reads the calibration for every task and never opens the database, ``scos-gr acquire``
+runs without one, and an operator can read, copy or remove it like the calibration file it
+stands in for. :func:`calibration_fault` says when the calibration in use is older than
+``SCOS_CALIBRATION_MAX_AGE``.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
 from scos_gr.errors import ConfigError
+from scos_gr.faults import Fault, FaultClock
 
 
 class CalibrationError(ConfigError, ValueError):
@@ -50,6 +66,7 @@ class Calibration:
     calibration_datetime: str | None = None
     reference: str = "antenna terminal"
     source: str | None = None
+    temperature_c: float | None = None
 
     def at(self, frequency: float | None) -> dict[str, Any]:
         """Gain, noise figure and correction at ``frequency`` (Hz), for metadata and power_stats."""
@@ -62,9 +79,15 @@ class Calibration:
             "calibration_datetime": self.calibration_datetime,
             "source": self.source,
         }
+        if self.temperature_c is not None:
+            result["temperature_c"] = self.temperature_c
         if frequency is not None:
             result["frequency"] = float(frequency)
         return result
+
+    def covers(self, frequency: float) -> bool:
+        """Whether ``frequency`` lies within the table (its lowest to its highest point)."""
+        return self.points[0].frequency <= float(frequency) <= self.points[-1].frequency
 
     def describe(self) -> dict[str, Any]:
         """The whole table, for the capabilities' sensor definition."""
@@ -72,6 +95,7 @@ class Calibration:
             "source": self.source,
             "calibration_datetime": self.calibration_datetime,
             "reference": self.reference,
+            **({"temperature_c": self.temperature_c} if self.temperature_c is not None else {}),
             "points": [
                 {"frequency": p.frequency, "gain_db": p.gain_db, "noise_figure_db": p.noise_figure_db}
                 for p in self.points
@@ -143,16 +167,18 @@ def parse_calibration(document: Any, source: str = "<calibration>") -> Calibrati
         if a.frequency == b.frequency:
             raise CalibrationError(f"{source}: two points at {a.frequency:g} Hz")
     when = document.get("calibration_datetime")
+    temperature = document.get("temperature_c")
     return Calibration(
         points=tuple(points),
         calibration_datetime=None if when is None else str(when),
         reference=str(document.get("reference", "antenna terminal")),
         source=source,
+        temperature_c=None if temperature is None else _number(temperature, f"{source}: temperature_c"),
     )
 
 
 _cache_lock = threading.Lock()
-_cache: dict[Path, tuple[tuple[int, int], Calibration]] = {}
+_cache: dict[Path, tuple[tuple[int, int, int], Calibration]] = {}
 
 
 def load_calibration(path: Path | str | None) -> Calibration:
@@ -164,7 +190,7 @@ def load_calibration(path: Path | str | None) -> Calibration:
         stat = path.stat()
     except OSError as exc:
         raise CalibrationError(f"{path}: cannot read calibration file: {exc.strerror}") from None
-    version = (stat.st_mtime_ns, stat.st_size)
+    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)  # an atomic rewrite is a new inode
     with _cache_lock:
         cached = _cache.get(path)
         if cached and cached[0] == version:
@@ -177,3 +203,145 @@ def load_calibration(path: Path | str | None) -> Calibration:
     with _cache_lock:
         _cache[path] = (version, calibration)
     return calibration
+
+
+# --- the onboard calibration ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayeredCalibration:
+    """The onboard calibration where it covers the frequency, the calibration file elsewhere.
+
+    ``at(None)`` (an action without a frequency) is the onboard table's, as is ``describe()``,
+    which also says where it applies and what holds outside."""
+
+    onboard: Calibration
+    fallback: Calibration
+
+    def at(self, frequency: float | None) -> dict[str, Any]:
+        if frequency is None or self.onboard.covers(frequency):
+            return self.onboard.at(frequency)
+        return self.fallback.at(frequency)
+
+    @property
+    def calibration_datetime(self) -> str | None:
+        return self.onboard.calibration_datetime
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.onboard.describe(),
+                "covers": [self.onboard.points[0].frequency, self.onboard.points[-1].frequency],
+                "outside": self.fallback.describe()}
+
+
+def load_sensor_calibration(calibration_file: Path | str | None,
+                            onboard_file: Path | str | None) -> Calibration | LayeredCalibration:
+    """What the sensor's recordings are corrected by: the onboard calibration (``onboard_file``,
+    if it exists) within the frequencies it covers, ``calibration_file`` (or none) elsewhere;
+    with no onboard calibration, ``calibration_file``'s alone. CalibrationError for a broken file."""
+    fallback = load_calibration(calibration_file)
+    if onboard_file is None or not Path(onboard_file).exists():
+        return fallback
+    onboard = load_calibration(onboard_file)
+    if fallback is UNCALIBRATED:
+        return onboard
+    return LayeredCalibration(onboard, fallback)
+
+
+def write_calibration(path: Path | str, points: Sequence[CalibrationPoint], *, calibration_datetime: str,
+                      reference: str, temperature_c: float | None = None) -> Path:
+    """Write a calibration file (the format :func:`parse_calibration` reads) atomically: a
+    temporary file in the same directory, fsynced, renamed over ``path``, the directory fsynced.
+    A reader sees the old table or the new one, never a part. The table is checked first."""
+    document: dict[str, Any] = {
+        "calibration_datetime": str(calibration_datetime),
+        "reference": str(reference),
+        "points": [{"frequency": float(p.frequency), "gain_db": float(p.gain_db),
+                    **({"noise_figure_db": float(p.noise_figure_db)} if p.noise_figure_db is not None else {})}
+                   for p in points],
+    }
+    if temperature_c is not None:
+        document["temperature_c"] = round(float(temperature_c), 2)
+    path = Path(path)
+    parse_calibration(document, source=str(path))  # never store what cannot be read back
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# written by scos-gr's calibrate action (Y-factor with the noise diode); see scos_gr/calibration.py\n"
+    text += yaml.safe_dump(document, sort_keys=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return path
+
+
+def calibration_time(calibration: Calibration | LayeredCalibration) -> float | None:
+    """Epoch seconds of the calibration in use (the onboard one when there is one); None when it
+    says no time (or a time that cannot be read)."""
+    when = calibration.calibration_datetime
+    if not when:
+        return None
+    try:
+        parsed = _dt.datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
+    return parsed.timestamp()
+
+
+_clock = FaultClock()
+
+
+def calibration_fault(calibration_file: Path | str | None, onboard_file: Path | str | None,
+                      max_age_s: float | None, now: float) -> Fault | None:
+    """The ``calibration`` fault for ``/status``: the calibration in use is older than
+    ``max_age_s`` (``since``: when it turned so), has no readable time, or there is none at all
+    while an age is required (``since``: when first seen, steady while it lasts). None when
+    ``max_age_s`` is None (no age required) or all is well."""
+    if max_age_s is None:
+        return None
+    detail, since = _calibration_problem(calibration_file, onboard_file, max_age_s, now)
+    seen = _clock.faults("calibration", [detail] if detail and since is None else [], now)
+    if detail is None:
+        return None
+    return Fault("calibration", detail, since) if since is not None else seen[0]
+
+
+def _calibration_problem(calibration_file: Path | str | None, onboard_file: Path | str | None, max_age_s: float,
+                         now: float) -> tuple[str | None, float | None]:
+    """(what is wrong or None, since when if the calibration itself says so)."""
+    try:
+        calibration = load_sensor_calibration(calibration_file, onboard_file)
+    except CalibrationError as exc:
+        return f"the calibration cannot be read: {exc}", None
+    if calibration is UNCALIBRATED:
+        return ("the sensor has no calibration (SCOS_CALIBRATION_MAX_AGE asks for one younger than "
+                f"{max_age_s:g} s): run the calibrate action"), None
+    taken = calibration_time(calibration)
+    source = calibration.onboard.source if isinstance(calibration, LayeredCalibration) else calibration.source
+    if taken is None:
+        return (f"the calibration in use ({source}) says no calibration_datetime, so its age is unknown: run the "
+                "calibrate action"), None
+    age = now - taken
+    if age <= max_age_s:
+        return None, None
+    return (f"the calibration in use ({source}, {calibration.calibration_datetime}) is {_age_text(age)} old, older "
+            f"than SCOS_CALIBRATION_MAX_AGE ({max_age_s:g} s): run the calibrate action"), taken + max_age_s
+
+
+def _age_text(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds:.0f} s"

@@ -37,6 +37,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SCOS_PORT", "8000", "port the HTTP server binds"),
     ("SCOS_ACTIONS", "flowgraphs/actions.yml (shipped)", "the action catalogue; its .grc files are looked up beside it"),
     ("SCOS_CALIBRATION_FILE", "(none)", "YAML calibration file (gain correction, noise figure over frequency)"),
+    ("SCOS_CALIBRATION_MAX_AGE", "(none)", "seconds after which the calibration in use (the calibrate action's, else SCOS_CALIBRATION_FILE's calibration_datetime) shows as a `calibration` fault in /api/v1/status; unset: no age is required"),
     ("SCOS_TASK_TIMEOUT", "60", "seconds a task may run before it is stopped and recorded as failed"),
     ("SCOS_LOG_LEVEL", "INFO", "Python logging level"),
     ("SCOS_SENSOR_ID", "scos-gr", "the sensor's id (sensor_spec.id) when there is no sensor definition file; with one, the file's sensor_spec.id is the id, and SCOS_SENSOR_ID, if set, must equal it"),
@@ -94,6 +95,7 @@ class Settings:
     callback_retry_s: float = 86400.0
     metrics_token: str | None = None
     max_disk_usage_percent: float = 85.0
+    calibration_max_age_s: float | None = None
 
     @cached_property
     def sensor_definition(self) -> SensorDefinition:
@@ -116,6 +118,12 @@ class Settings:
     def acquisitions_dir(self) -> Path:
         """Where recordings live: ``{acquisitions_dir}/{entry}/{entry}_{task_id}.sigmf-*``."""
         return self.data_dir / "acquisitions"
+
+    @property
+    def onboard_calibration_file(self) -> Path:
+        """Where the calibrate action stores the sensor's calibration (it wins over
+        ``calibration_file`` for the frequencies it covers: ``scos_gr.calibration``)."""
+        return self.data_dir / "onboard-calibration.yml"
 
     @property
     def flowgraph_cache_dir(self) -> Path:
@@ -187,6 +195,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=env.get("SCOS_METRICS_TOKEN") or None,
         max_disk_usage_percent=_number(env, "SCOS_MAX_DISK_USAGE", "85", float, 0.0, 100.0, "a percentage",
                                        low_open=True),
+        calibration_max_age_s=_number(env, "SCOS_CALIBRATION_MAX_AGE", "", float, 0.0, 100 * 365 * 86400.0,
+                                      "a number of seconds", low_open=True)
+        if env.get("SCOS_CALIBRATION_MAX_AGE", "").strip() else None,
     )
 
 

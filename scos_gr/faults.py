@@ -1,7 +1,7 @@
 """What is wrong with the sensor right now, as ``/status`` reports it: one :class:`Fault` each.
 
 Every room that can find a standing problem (the action catalogue, the database, the data
-disk, the scheduler, the radio) describes it as a Fault: its kind, a sentence for the operator
+disk, the scheduler, the radio, a calibration too old) describes it as a Fault: its kind, a sentence for the operator
 naming the file or device and the reason, and since when it has been so (epoch seconds).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("database", "disk", "catalogue", "scheduler", "radio")
+KINDS = ("database", "disk", "catalogue", "scheduler", "radio", "calibration")
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def summarize_spectra(recording: DetectorSpectra, detector: str = "mean") -> Spe
 
 def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[list[Path], str]:
     """Run ``action_name`` once with the configured radio; return its metadata paths and a summary text."""
-    from scos_gr.calibration import load_calibration
+    from scos_gr.calibration import load_sensor_calibration
     from scos_gr.flowgraphs.catalogue import catalogue_for
     from scos_gr.flowgraphs.runner import ActionError, run_action  # GNU Radio is imported only here
 
@@ -88,9 +88,11 @@ def acquire_once(action_name: str, settings: Settings, out_dir: Path) -> tuple[l
         output_dir=out_dir,
         basename=basename,
         context=context,
-        calibration=load_calibration(settings.calibration_file),
+        calibration=load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file),
         timeout_s=settings.task_timeout_s,
         cache_dir=settings.flowgraph_cache_dir,
+        catalogue_frequencies=catalogue.measurement_frequencies(),
+        calibration_file=settings.onboard_calibration_file,
     )
     lines = [f"action {action_name} on radio {settings.radio!r}: {result.log or 'done'}"]
     metas = [Path(r.meta_path) for r in result.recordings]

@@ -13,6 +13,13 @@ while running only), ``full_scale=V`` (the ADC's full scale in volts, per I and 
 default :data:`SIM_FULL_SCALE`: samples are clipped there, as an ADC clips, and count as an
 overload), ``open_delay=S`` (opening the radio takes S seconds, as some devices' firmware load
 does: for testing a slow start).
+
+The receiver behind the antenna terminal (``gnuradio.scos.receiver`` says the physics):
+``gain_db=G`` (its gain, dB: every input signal reaches the samples G dB stronger; default 0),
+``nf_db=F`` (its noise figure, dB: it adds k T0 B (F - 1) of noise at its input; default none:
+noiseless), ``enr_db=E`` (the excess noise ratio of the noise diode the calibration switches on
+and off, dB; default 15). ``pulse=PERIOD_S:DUTY`` gates every tone: on for the first DUTY
+fraction of each PERIOD_S (a TDD frame, a radar pulse train), off for the rest; the noise stays.
 """
 from __future__ import annotations
 
@@ -60,7 +67,7 @@ def parse_tones(text: str) -> list[tuple[float, float]]:
 
 #: Every option a ``sim`` radio string may carry (the survey's retunable sim takes the same).
 SIM_OPTIONS = ("sim", "fail_every", "seed", "noise_dbm", "tones", "band", "retune_garbage", "throttle",
-               "full_scale", "open_delay")
+               "full_scale", "open_delay", "gain_db", "nf_db", "enr_db", "pulse")
 
 
 def band_tones(band: Sequence[tuple[float, float]], samp_rate: float, center_freq: float) -> list[tuple[float, float]]:
@@ -100,11 +107,32 @@ def sim_options(args: str) -> dict[str, Any]:
             options["full_scale"] = float(parsed["full_scale"])
             if not options["full_scale"] > 0:
                 raise ValueError(f"full_scale must be > 0 volts, not {parsed['full_scale']}")
+        options.update(_receiver_options(parsed))
     except ValueError as exc:
         raise RadioError(f"sim radio: bad option in {args!r}: {exc}") from exc
     unknown = set(parsed) - set(SIM_OPTIONS)
     if unknown:
         raise RadioError(f"sim radio: unknown option(s) {sorted(unknown)} in {args!r}")
+    return options
+
+
+def _receiver_options(parsed: dict[str, str]) -> dict[str, Any]:
+    """``gain_db``, ``nf_db``, ``enr_db`` and ``pulse`` (ValueError naming the option)."""
+    options: dict[str, Any] = {}
+    for key, low, high in (("gain_db", -100.0, 100.0), ("nf_db", 0.0, 60.0), ("enr_db", 0.0, 60.0)):
+        if key in parsed:
+            value = float(parsed[key])
+            if not low <= value <= high:
+                raise ValueError(f"{key} must be {low:g}..{high:g} dB, not {parsed[key]}")
+            options[key] = value
+    if "pulse" in parsed:
+        period, sep, duty = parsed["pulse"].partition(":")
+        if not sep:
+            raise ValueError(f"pulse {parsed['pulse']!r} is not PERIOD_S:DUTY")
+        period_s, duty_fraction = float(period), float(duty)
+        if not (period_s > 0 and 0 < duty_fraction < 1):
+            raise ValueError(f"pulse {parsed['pulse']!r}: the period must be > 0 s and the duty cycle in (0, 1)")
+        options["pulse"] = (period_s, duty_fraction)
     return options
 
 

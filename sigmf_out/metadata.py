@@ -31,7 +31,7 @@ from scos_gr.sigmf_out import ntia
 from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.windows import canonical_window
 
-__all__ = ["Capture", "Radio", "Spectra", "SIGMF_VERSION", "detection_metadata", "iq_metadata"]
+__all__ = ["Capture", "Radio", "Spectra", "SIGMF_VERSION", "detection_metadata", "iq_metadata", "products_metadata"]
 
 SIGMF_VERSION: str = sigmf.__specification__
 
@@ -100,6 +100,35 @@ def detection_metadata(*, spectra: Spectra, sample_rate: float, captures: Sequen
     segments = [_segment(c, start, sample_rate, ctx) for c, start in zip(captures, starts)]
     g = _global("rf32_le", sample_rate, radio, ctx, data_products=[graph], processing_info=[dft])
     return _finish(g, segments, ntia.series_annotations([graph], starts))
+
+
+def products_metadata(*, graphs: Sequence[Mapping[str, Any]], processing_info: Sequence[Mapping[str, Any]] = (),
+                      sample_rate: float, captures: Sequence[Capture], radio: Radio,
+                      context: TaskContext | None = None,
+                      summaries: Sequence[Mapping[str, float]] = ()) -> dict[str, Any]:
+    """Metadata of a data-products recording (the SEA action): per capture, every graph's series
+    in turn, ``length`` float32 values each (capture k starts at ``k x`` the sum of the graphs'
+    sizes). ``graphs`` are ntia-algorithm Graphs without ``reference`` (the calibration's
+    reference point is set here, as for detection recordings); ``processing_info`` holds the
+    objects their ``processing`` names (the PSD's DFT). ``summaries``: per capture, the channel
+    power summaries (``max_of_max``, ``mean``, ``median``, ``median_of_mean``, dBm) written as
+    the ``ntia-nasctn-sea`` global fields, when every capture has them."""
+    if not captures:
+        raise ntia.NtiaMetadataError("a data-products recording needs at least one capture")
+    if not graphs:
+        raise ntia.NtiaMetadataError("a data-products recording needs at least one graph")
+    ctx = context or TaskContext()
+    reference = _reference(ctx)
+    products = [{**dict(g), "reference": reference} for g in graphs]
+    per_capture = ntia.samples_per_capture(products)
+    starts = [k * per_capture for k in range(len(captures))]
+    segments = [_segment(c, start, sample_rate, ctx) for c, start in zip(captures, starts)]
+    g = _global("rf32_le", sample_rate, radio, ctx, data_products=products, processing_info=processing_info)
+    if summaries:
+        if len(summaries) != len(captures):
+            raise ntia.NtiaMetadataError(f"{len(summaries)} channel power summaries for {len(captures)} captures")
+        g.update(ntia.channel_power_summaries(summaries))
+    return _finish(g, segments, ntia.series_annotations(products, starts))
 
 
 def iq_metadata(*, sample_rate: float, capture: Capture, radio: Radio,

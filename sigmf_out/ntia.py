@@ -41,10 +41,12 @@ __all__ = [
     "EXTENSIONS",
     "Extension",
     "FrequencyAxis",
+    "NASCTN_SEA_FIELDS",
     "NtiaMetadataError",
     "action",
     "applied_calibration",
     "capture_segment",
+    "channel_power_summaries",
     "classification",
     "datetime_utc",
     "declared_extensions",
@@ -93,8 +95,27 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("ntia-environment", "v1.0.0", True, "the sensor's environment, when its definition gives one"),
     Extension("ntia-scos", "v1.0.0", True, "schedule entry, action, task, recording"),
     Extension("ntia-diagnostics", "v2.2.0", True, "ntia-diagnostics:diagnostics, when a writer adds it"),
+    Extension("ntia-nasctn-sea", "v0.6.0", True, "the channel power summaries of a SEA recording, one per capture"),
     Extension("scos-gr", "v0.2.0", True, "scos-gr's own counts: dropped samples, overflows, overloaded samples"),
 )
+
+#: ``ntia-nasctn-sea`` global fields (double[], one value per capture, dBm) and the summary of
+#: each capture's products they come from
+NASCTN_SEA_FIELDS = {
+    "ntia-nasctn-sea:max_of_max_channel_powers": "max_of_max",
+    "ntia-nasctn-sea:mean_channel_powers": "mean",
+    "ntia-nasctn-sea:median_channel_powers": "median",
+    "ntia-nasctn-sea:median_of_mean_channel_powers": "median_of_mean",
+}
+
+
+def channel_power_summaries(summaries: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """The ``ntia-nasctn-sea`` global fields from each capture's summary (``max_of_max``,
+    ``mean``, ``median``, ``median_of_mean``, dBm), in capture order; {} when a capture lacks
+    one (the recording then has no channel power summaries rather than partial ones)."""
+    if not summaries or any(any(key not in s for key in NASCTN_SEA_FIELDS.values()) for s in summaries):
+        return {}
+    return {field: [round(_finite(s[key], field), 3) for s in summaries] for field, key in NASCTN_SEA_FIELDS.items()}
 
 
 def namespaces_used(metadata: Mapping[str, Any]) -> set[str]:
@@ -334,11 +355,15 @@ def frequency_axis(fft_size: int, sample_rate: float, center_frequency: float = 
 def graph(name: str, *, length: int, series: Sequence[str] | None = None, x_units: str | None = None,
           x_start: Sequence[float] | None = None, x_stop: Sequence[float] | None = None,
           x_step: Sequence[float] | None = None, y_units: str | None = None, reference: str | None = None,
-          processing: Sequence[str] | None = None, description: str | None = None) -> dict[str, Any]:
+          processing: Sequence[str] | None = None, description: str | None = None,
+          y_start: Sequence[float] | None = None, y_stop: Sequence[float] | None = None,
+          y_step: Sequence[float] | None = None) -> dict[str, Any]:
     """An ntia-algorithm ``Graph``: ``length`` values per series, series in the data file's order.
 
     The x axis is given by ``x_start``/``x_stop``/``x_step``: all three or none, of one length,
     one value per capture (or a single value that every capture shares), and then ``x_units``.
+    A y axis likewise (``y_start``/``y_stop``/``y_step`` with ``y_units``): the data are then
+    the x values at those y values (the APD: the percentage exceeding each level).
     """
     obj: dict[str, Any] = {"name": _text(name, "graph name")}
     if series is not None:
@@ -364,6 +389,21 @@ def graph(name: str, *, length: int, series: Sequence[str] | None = None, x_unit
         obj.update(x_units=str(x_units), x_start=starts, x_stop=stops, x_step=steps)
     elif x_units:
         obj["x_units"] = str(x_units)
+    y_axes = [y_start, y_stop, y_step]
+    if any(a is not None for a in y_axes):
+        if any(a is None for a in y_axes):
+            raise NtiaMetadataError("y_start, y_stop and y_step go together: give all three or none")
+        starts, stops, steps = ([_finite(v, f"y axis of {name}") for v in a] for a in y_axes)  # type: ignore[union-attr]
+        if not starts or not len(starts) == len(stops) == len(steps):
+            raise NtiaMetadataError(f"y_start, y_stop, y_step must be non-empty and of one length, got "
+                                    f"{len(starts)}, {len(stops)}, {len(steps)}")
+        for a, b, s in zip(starts, stops, steps):
+            if not math.isclose(a + (obj["length"] - 1) * s, b, rel_tol=1e-9, abs_tol=1e-6):
+                raise NtiaMetadataError(f"y axis of {name}: {obj['length']} values from {a} by {s} end at "
+                                        f"{a + (obj['length'] - 1) * s}, not {b}")
+        if not y_units:
+            raise NtiaMetadataError(f"{name}: y_units is required with a y axis")
+        obj.update(y_start=starts, y_stop=stops, y_step=steps)
     if y_units:
         obj["y_units"] = str(y_units)
     if reference:
@@ -477,6 +517,8 @@ def applied_calibration(values: Mapping[str, Any], *, temperature: float | None 
         result["enbw"] = _finite(enbw, "calibration enbw")
     if values.get("reference"):
         result["reference"] = str(values["reference"])
+    if temperature is None:
+        temperature = values.get("temperature_c")  # the calibration's own, when it measured one
     if temperature is not None:
         result["temperature"] = _finite(temperature, "calibration temperature")
     return result

@@ -8,6 +8,7 @@ docs/screenshot-dashboard.png (the README's picture); otherwise a test run leave
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -126,3 +127,52 @@ def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
         assert shot.stat().st_size > 10_000
         if os.environ.get("SCOS_UPDATE_SCREENSHOT") == "1":  # the README's picture, on request only
             shutil.copyfile(shot, ROOT / "docs" / "screenshot-dashboard.png")
+
+
+def test_a_sea_recording_shows_its_data_products_channel_by_channel(browser, tmp_path):
+    """The SEA action on a TDD-like signal (a tone on for 3 ms of every 10 ms frame): the four
+    products are plotted for each channel, the channel power summaries listed. With
+    SCOS_UPDATE_SCREENSHOT=1 the products panel refreshes docs/screenshot-sea.png."""
+    env = {"SCOS_RADIO": "sim,tones=1e6:-40,noise_dbm=-60,pulse=10e-3:0.3"}
+    with LiveServer(tmp_path / "data", env=env) as server:
+        server.wait_scheduler("idle")
+        wait = WebDriverWait(browser, 120)
+        browser.get(server.url("/"))
+        browser.find_element(By.ID, "token").send_keys(server.token)
+        browser.find_element(By.ID, "signin-button").click()
+        form = wait.until(EC.visibility_of_element_located((By.ID, "new-entry")))
+        form.find_element(By.NAME, "name").send_keys("sea")
+        Select(form.find_element(By.NAME, "action")).select_by_value("sea_700MHz")
+        form.find_element(By.ID, "create").click()
+        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button.acq[data-entry="sea"][data-task="1"]')))
+        click(wait, 'button.acq[data-entry="sea"][data-task="1"]')
+        wait.until(EC.visibility_of_element_located((By.ID, "products-panel")))
+        ids = ["product-power-spectral-density", "product-amplitude-probability-distribution", "product-power-vs-time",
+               "product-periodic-frame-power"]
+        wait.until(lambda d: [e.get_attribute("id") for e in d.find_elements(By.CSS_SELECTOR, "#products svg")] == ids)
+        channels = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#channels button")]
+        assert channels == ["739.0 MHz", "751.0 MHz", "763.0 MHz"]
+        pfp = browser.find_element(By.ID, "product-periodic-frame-power")
+        assert [t.text for t in pfp.find_elements(By.CSS_SELECTOR, ".legend text")] == [
+            "min-of-mean", "max-of-mean", "mean-of-mean", "min-of-max", "max-of-max", "mean-of-max"]
+        # the frame's on part (-40 dBm) and off part (the -60 dBm noise floor) are both drawn
+        assert float(pfp.get_attribute("data-y-max")) >= -40 and float(pfp.get_attribute("data-y-min")) <= -60
+        apd = browser.find_element(By.ID, "product-amplitude-probability-distribution")
+        assert float(apd.get_attribute("data-x-min")) == -180 and float(apd.get_attribute("data-x-max")) == -30
+        psd = browser.find_element(By.ID, "product-power-spectral-density")
+        assert float(psd.get_attribute("data-x-min")) == pytest.approx(739 - 7, abs=0.1)
+        rows = browser.find_elements(By.CSS_SELECTOR, "#summaries tbody tr")
+        assert len(rows) == 3
+        mean = float(rows[0].find_elements(By.TAG_NAME, "td")[2].text.split()[0])
+        assert mean == pytest.approx(10 * math.log10(0.3 * 1e-7 + 1e-9) + 30, abs=0.2)  # 30 % of the tone, the noise
+        browser.find_elements(By.CSS_SELECTOR, "#channels button")[2].click()
+        wait.until(lambda d: abs(float(d.find_element(By.ID, "product-power-spectral-density")
+                                       .get_attribute("data-x-min")) - (763 - 7)) < 0.1)
+        panel = browser.find_element(By.ID, "products-panel")
+        browser.execute_script("arguments[0].scrollIntoView()", panel)
+        time.sleep(0.5)
+        shot = tmp_path / "sea.png"
+        panel.screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("SCOS_UPDATE_SCREENSHOT") == "1":  # the README's picture, on request only
+            shutil.copyfile(shot, ROOT / "docs" / "screenshot-sea.png")

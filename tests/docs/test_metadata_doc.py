@@ -23,10 +23,11 @@ def checked_examples() -> list[tuple[int, dict]]:
     return [(int(size), json.loads(text)) for size, text in blocks]
 
 
-def test_the_three_examples_are_correct_recordings():
+def test_the_four_examples_are_correct_recordings():
     found = checked_examples()
-    assert sorted(m["global"]["core:datatype"] for _, m in found) == ["cf32_le", "rf32_le", "rf32_le"]
+    assert sorted(m["global"]["core:datatype"] for _, m in found) == ["cf32_le", "rf32_le", "rf32_le", "rf32_le"]
     assert any(len(m["captures"]) > 1 for _, m in found)  # the survey
+    assert any(len(m["global"].get("ntia-algorithm:data_products", [])) == 4 for _, m in found)  # SEA
     for data_bytes, metadata in found:
         assert problems(metadata, data_bytes) == []
         assert project_problems(metadata) == []
@@ -45,7 +46,8 @@ def _keys(node, keys: set[str]) -> None:
 def test_every_key_a_recording_carries_is_documented():
     keys: set[str] = set()
     for metadata, _ in (examples.detection_recording(), examples.iq_recording(),
-                        examples.detection_recording(frequencies=[7e8, 7.1e8], series=("mean", "max"))):
+                        examples.detection_recording(frequencies=[7e8, 7.1e8], series=("mean", "max")),
+                        examples.sea_recording()):
         _keys(metadata, keys)
     keys |= set(examples.DEFINITION.sensor())  # every Sensor key a definition may give
     undocumented = sorted(k for k in keys if f"`{k}`" not in DOC)

@@ -166,3 +166,41 @@ def test_grcs_own_validation_message_is_the_reason(copied):
     edit(copied / "acquire700c.grc", "num_items: fft_size * num_ffts", "num_items: fft_size * num_fftz")
     problem = check(copied).unavailable["acquire700c"]
     assert "blocks_head_0" in problem and "num_fftz" in problem
+
+
+def test_sea_products_whose_bins_or_frames_do_not_fit_a_channel_are_refused_at_load(copied):
+    """The channel source's samples per channel, power_stats' capture, the PVT bin and the PFP frame
+    must fit each other: checked when the catalogue loads, with the catalogue's values in place."""
+    assert "sea_700MHz" in check(copied).actions
+    text = (copied / "actions.yml").read_text()
+    (copied / "actions.yml").write_text(text + """
+  sea_bad_bin:
+    summary: x
+    flowgraph: sea_700MHz.grc
+    parameters: {pvt_bin_ms: 30}
+  sea_bad_points:
+    summary: x
+    flowgraph: sea_700MHz.grc
+    parameters: {pfp_points: 561}
+  sea_bad_rate:
+    summary: x
+    flowgraph: sea_700MHz.grc
+    parameters: {sample_rate: 15.36e6}
+""")
+    catalogue = check(copied)
+    assert "sea_700MHz" in catalogue.actions
+    assert "scos_channel_source_0 passes 56000000 samples per channel, not a whole number of scos_pvt_0's 30 ms bins " \
+           "(420000 samples)" in catalogue.unavailable["sea_bad_bin"]
+    assert "scos_pfp_0: a 10 ms frame (140000 samples) does not split into 561 windows" in \
+        catalogue.unavailable["sea_bad_points"]
+    # 4 s at 15.36 MS/s is 351085 DFTs of 175 = 61439875 samples: no whole 10 ms bins or frames
+    problem = catalogue.unavailable["sea_bad_rate"]
+    assert "not a whole number of scos_pvt_0's 10 ms bins (153600 samples)" in problem
+    assert "scos_pfp_0's 10 ms frames" in problem
+
+
+def test_a_channel_that_is_not_one_power_stats_capture_is_refused(copied):
+    edit(copied / "sea_700MHz.grc", "samples_per_channel: fft_size * num_ffts", "samples_per_channel: 2 * fft_size * num_ffts")
+    problem = check(copied).unavailable["sea_700MHz"]
+    assert "scos_channel_source_0 passes 112000000 samples per channel but scos_power_stats_0 takes fft_size x " \
+           "num_ffts = 56000000 per capture" in problem

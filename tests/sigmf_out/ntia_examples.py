@@ -104,3 +104,52 @@ def iq_recording(*, num_samples: int = 15_360, sample_rate: float = 15.36e6, fre
     rng = np.random.default_rng(1)
     data = ((rng.standard_normal(num_samples) + 1j * rng.standard_normal(num_samples)) * 1e-4).astype("<c8")
     return _finish(global_, [capture], []), data
+
+
+SEA_ACTION = ntia.action("sea_700MHz", summary="NTIA SEA data products of the LTE downlinks at 739, 751, 763 MHz",
+                         description="Steps the radio over three channels and records the SEA data products.")
+
+
+def sea_recording(*, frequencies: Sequence[float] = (739e6, 751e6, 763e6), fft_size: int = 175,
+                  sample_rate: float = 14e6, duration_ms: float = 4000.0, pvt_bins: int = 400,
+                  pfp_points: int = 560, apd_levels: tuple[float, float, float] = (-180.0, -30.0, 1.0)
+                  ) -> tuple[dict[str, Any], np.ndarray]:
+    """A SEA data-products recording: per channel (capture) the PSD (mean, max), the APD, power
+    vs. time (mean, max) and periodic frame power (six series), and the channel power summaries."""
+    samples = int(round(duration_ms * 1e-3 * sample_rate))
+    num_ffts = samples // fft_size
+    dft = ntia.dft(fft_size=fft_size, num_ffts=num_ffts, window="flattop", sample_rate=sample_rate, id="psd_dft")
+    low, high, step = apd_levels
+    levels = int(round((high - low) / step)) + 1
+    graphs = [
+        ntia.spectrum_graph(series=["mean", "max"], fft_size=fft_size, sample_rate=sample_rate,
+                            frequencies=frequencies, processing=["psd_dft"], reference=CALIBRATION.reference),
+        ntia.graph("Amplitude Probability Distribution", length=levels, x_units="percent", y_units="dBm",
+                   y_start=[low], y_stop=[high], y_step=[step], reference=CALIBRATION.reference),
+        ntia.graph("Power vs. Time", series=["mean", "max"], length=pvt_bins, x_units="ms", x_start=[0.0],
+                   x_stop=[(pvt_bins - 1) * duration_ms / pvt_bins], x_step=[duration_ms / pvt_bins], y_units="dBm",
+                   reference=CALIBRATION.reference),
+        ntia.graph("Periodic Frame Power", series=["min-of-mean", "max-of-mean", "mean-of-mean", "min-of-max",
+                                                   "max-of-max", "mean-of-max"],
+                   length=pfp_points, x_units="ms", x_start=[0.0], x_stop=[(pfp_points - 1) * 10.0 / pfp_points],
+                   x_step=[10.0 / pfp_points], y_units="dBm", reference=CALIBRATION.reference),
+    ]
+    per_capture = ntia.samples_per_capture(graphs)
+    starts = [k * per_capture for k in range(len(frequencies))]
+    captures = [
+        ntia.capture_segment(ntia.CaptureFacts(
+            sample_start=start, frequency=f, start=START + k * 4.1, samples=samples, sample_rate=sample_rate,
+            overload=False, gain=40.0, overload_samples=0), CALIBRATION)
+        for k, (start, f) in enumerate(zip(starts, frequencies))
+    ]
+    global_ = _core("rf32_le", sample_rate)
+    global_.update(ntia.ntia_globals(
+        sensor=ntia.sensor_object(DEFINITION, frequency_low=24e6, frequency_high=1.766e9),
+        location=DEFINITION.location, action_object=SEA_ACTION, schedule=SCHEDULE, task=2,
+        data_products=graphs, processing_info=[dft]))
+    global_.update(ntia.channel_power_summaries(
+        [{"max_of_max": -30.5 - k, "mean": -58.2 - k, "median": -60.1 - k, "median_of_mean": -58.3 - k}
+         for k in range(len(frequencies))]))
+    metadata = _finish(global_, captures, ntia.series_annotations(graphs, starts))
+    data = np.full(per_capture * len(frequencies), -60.0, dtype="<f4")
+    return metadata, data

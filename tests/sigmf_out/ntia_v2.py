@@ -6,8 +6,8 @@ written for the current NTIA sensors from reading the recording as the documents
 - sigmf-python's validation (its schema, and extension namespaces used but not declared);
 - ``core:extensions``: every NTIA namespace used is declared at the version of the current
   document (ntia-core 2.0.0, ntia-algorithm 2.0.1, ntia-sensor 2.0.0, ntia-scos 1.0.0,
-  ntia-environment 1.0.0, ntia-diagnostics 2.2.0; "v2.0.0" and "2.0.0" are both accepted, as the
-  documents' examples and scos-actions spell them differently);
+  ntia-environment 1.0.0, ntia-diagnostics 2.2.0, ntia-nasctn-sea 0.6.0; "v2.0.0" and "2.0.0"
+  are both accepted, as the documents' examples and scos-actions spell them differently);
 - every object the documents define: required fields present, every field of the documented
   type, no field the documents do not define (NTIA's own readers parse these objects strictly),
   no ``ntia-*`` key where no v2 document puts one (``ntia-core:measurement``,
@@ -16,7 +16,7 @@ written for the current NTIA sensors from reading the recording as the documents
   each capture holds every graph's series; x axes against bins and frequency; a DFT's ``dfts``
   against the capture duration (the frames its detectors ran over); its equivalent noise
   bandwidth against its window; the series against the annotations; without data products, each
-  capture's duration against its samples.
+  capture's duration against its samples; the ``ntia-nasctn-sea`` summaries, one value per capture.
 
 ``project_problems(metadata)`` adds scos-gr's own promises (spec, "Recording metadata"): the
 fields every scos-gr recording carries although the documents make them optional.
@@ -118,6 +118,11 @@ GLOBAL_FIELDS = {
     "ntia-scos:task": (False, I),
     "ntia-scos:recording": (False, I),
     "ntia-diagnostics:diagnostics": (False, "Diagnostics"),
+    # ntia-nasctn-sea v0.6.0: summary power statistics "for each capture in a recording" (dBm)
+    "ntia-nasctn-sea:max_of_max_channel_powers": (False, "double[]"),
+    "ntia-nasctn-sea:mean_channel_powers": (False, "double[]"),
+    "ntia-nasctn-sea:median_channel_powers": (False, "double[]"),
+    "ntia-nasctn-sea:median_of_mean_channel_powers": (False, "double[]"),
 }
 CAPTURE_FIELDS = {
     "ntia-sensor:duration": (False, I),
@@ -129,7 +134,7 @@ CAPTURE_FIELDS = {
 ANNOTATION_FIELDS: dict[str, tuple[bool, str]] = {}  # no v2 NTIA document extends annotations
 
 VERSIONS = {"ntia-core": "2.0.0", "ntia-algorithm": "2.0.1", "ntia-sensor": "2.0.0", "ntia-scos": "1.0.0",
-            "ntia-environment": "1.0.0", "ntia-diagnostics": "2.2.0"}
+            "ntia-environment": "1.0.0", "ntia-diagnostics": "2.2.0", "ntia-nasctn-sea": "0.6.0"}
 
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 _ITEMSIZE = {"rf32_le": 4, "cf32_le": 8, "rf64_le": 8, "cf64_le": 16, "ri16_le": 2, "ci16_le": 4, "ri8": 1, "ru8": 1,
@@ -405,6 +410,9 @@ def _data(metadata: Mapping[str, Any], data_bytes: int) -> list[str]:
         return found + ["captures: sample_start values must increase"]
     if starts[-1] >= total and total:
         found.append(f"captures[{len(starts) - 1}]: starts at {starts[-1]}, past the {total} samples of data")
+    for key in sorted(k for k in g if k.startswith("ntia-nasctn-sea:")):  # "for each capture in a recording"
+        if isinstance(g[key], list) and len(g[key]) != len(captures):
+            found.append(f"global.{key}: {len(g[key])} values for {len(captures)} captures (one per capture)")
     sizes = [b - a for a, b in zip(starts, starts[1:] + [total])]
 
     products = g.get("ntia-algorithm:data_products")

@@ -40,7 +40,7 @@ def test_one_table_holds_every_namespace_once_at_the_versions_of_the_current_doc
     assert len(versions) == len(ntia.EXTENSIONS)
     assert versions == {"ntia-core": "v2.0.0", "ntia-algorithm": "v2.0.1", "ntia-sensor": "v2.0.0",
                         "ntia-environment": "v1.0.0", "ntia-scos": "v1.0.0", "ntia-diagnostics": "v2.2.0",
-                        "scos-gr": "v0.2.0"}
+                        "ntia-nasctn-sea": "v0.6.0", "scos-gr": "v0.2.0"}
     required = {ext.name for ext in ntia.EXTENSIONS if not ext.optional}
     assert required == {"ntia-core", "ntia-algorithm"}  # what a reader needs to know which samples are what
 
@@ -163,6 +163,10 @@ def test_spectrum_graph_has_one_x_axis_per_capture_and_the_documents_required_fi
     ({"length": 4, "x_start": [0.0, 1.0], "x_stop": [3.0], "x_step": [1.0], "x_units": "Hz"}, r"of one length"),
     ({"length": 4, "x_start": [0.0], "x_stop": [3.0], "x_step": [1.0]}, r"x_units is required"),
     ({"length": 4, "x_start": [0.0], "x_stop": [4.0], "x_step": [1.0], "x_units": "Hz"}, r"end at 3.0, not 4.0"),
+    ({"length": 4, "y_start": [0.0], "y_stop": [3.0]}, r"y_start, y_stop and y_step go together"),
+    ({"length": 4, "y_start": [0.0], "y_stop": [3.0], "y_step": [1.0]}, r"y_units is required"),
+    ({"length": 4, "y_start": [-180.0], "y_stop": [-30.0], "y_step": [1.0], "y_units": "dBm"},
+     r"y axis of g: 4 values from -180.0 by 1.0 end at -177.0, not -30.0"),
 ])
 def test_graph_refuses_axes_the_document_forbids(kwargs, message):
     with pytest.raises(ntia.NtiaMetadataError, match=message):
@@ -301,6 +305,7 @@ KINDS = {
     "survey": lambda: examples.detection_recording(frequencies=[704.144e6 + 12.288e6 * k for k in range(9)],
                                                    series=("mean", "max"), num_ffts=100),
     "iq": lambda: examples.iq_recording(),
+    "sea": lambda: examples.sea_recording(),
 }
 
 
@@ -328,8 +333,49 @@ def test_an_outside_tool_reads_the_archive(tmp_path, kind):
     assert g["ntia-core:classification"] == "UNCLASSIFIED"
     assert g["ntia-sensor:sensor"]["sensor_spec"]["id"] == "roof-1"
     if kind != "iq":
-        graph = g["ntia-algorithm:data_products"][0]
-        for a in read["annotations"]:  # every series found by its annotation, where the graph says
+        lengths = {label: graph["length"] for graph in g["ntia-algorithm:data_products"]
+                   for label in graph.get("series") or [graph["name"]]}
+        for a in read["annotations"]:  # every series found by its annotation, where the graphs say
             start = a["core:sample_start"]
-            assert a["core:label"] in graph["series"]
-            assert samples[start:start + graph["length"]].size == graph["length"]
+            assert a["core:label"] in lengths
+            assert samples[start:start + lengths[a["core:label"]]].size == lengths[a["core:label"]]
+
+
+def test_a_graph_with_a_y_axis_the_apd():
+    g = ntia.graph("Amplitude Probability Distribution", length=151, x_units="percent", y_units="dBm",
+                   y_start=[-180], y_stop=[-30], y_step=[1])
+    assert (g["y_start"], g["y_stop"], g["y_step"], g["x_units"], g["y_units"]) == \
+        ([-180.0], [-30.0], [1.0], "percent", "dBm")
+    assert "x_start" not in g and "series" not in g
+
+
+def test_channel_power_summaries_one_value_per_capture_or_none_at_all():
+    full = [{"max_of_max": -30.04, "mean": -58.2, "median": -60.1234, "median_of_mean": -58.3},
+            {"max_of_max": -31.0, "mean": -59.2, "median": -61.1, "median_of_mean": -59.3}]
+    fields = ntia.channel_power_summaries(full)
+    assert fields == {"ntia-nasctn-sea:max_of_max_channel_powers": [-30.04, -31.0],
+                      "ntia-nasctn-sea:mean_channel_powers": [-58.2, -59.2],
+                      "ntia-nasctn-sea:median_channel_powers": [-60.123, -61.1],
+                      "ntia-nasctn-sea:median_of_mean_channel_powers": [-58.3, -59.3]}
+    assert ntia.channel_power_summaries([full[0], {"mean": -59.2}]) == {}  # a capture without them: none
+    assert ntia.channel_power_summaries([]) == {}
+    with pytest.raises(ntia.NtiaMetadataError, match="expected a finite number"):
+        ntia.channel_power_summaries([{**full[0], "mean": float("nan")}])
+
+
+def test_products_metadata_wants_a_summary_per_capture():
+    from scos_gr.sigmf_out.metadata import Capture, Radio, products_metadata
+
+    graph = ntia.graph("Power vs. Time", series=["mean", "max"], length=2, x_units="ms", x_start=[0.0],
+                       x_stop=[10.0], x_step=[10.0], y_units="dBm")
+    captures = [Capture(frequency=f, start=1_795_000_000.0, samples=280_000) for f in (739e6, 751e6)]
+    summary = {"max_of_max": -30.0, "mean": -40.0, "median": -41.0, "median_of_mean": -40.0}
+    metadata = products_metadata(graphs=[graph], sample_rate=14e6, captures=captures, radio=Radio("sim", "sim"),
+                                 summaries=[summary, summary])
+    assert metadata["global"]["ntia-nasctn-sea:mean_channel_powers"] == [-40.0, -40.0]
+    assert metadata["global"]["ntia-algorithm:data_products"][0]["reference"] == "radio input (uncalibrated)"
+    assert [c["core:sample_start"] for c in metadata["captures"]] == [0, 4]
+    assert problems(metadata, 8 * 4) == []
+    with pytest.raises(ntia.NtiaMetadataError, match="1 channel power summaries for 2 captures"):
+        products_metadata(graphs=[graph], sample_rate=14e6, captures=captures, radio=Radio("sim", "sim"),
+                          summaries=[summary])

@@ -22,12 +22,18 @@ def recording(kind: str) -> tuple[dict[str, Any], int]:
     elif kind == "survey":
         metadata, data = examples.detection_recording(frequencies=SURVEY_FREQUENCIES, series=("mean", "max"),
                                                       num_ffts=100)
+    elif kind == "sea":
+        metadata, data = examples.sea_recording()
     else:
         metadata, data = examples.iq_recording()
     return metadata, data.nbytes
 
 
-@pytest.mark.parametrize("kind", ["detection", "survey", "iq"])
+def apd(m):
+    return m["global"]["ntia-algorithm:data_products"][1]
+
+
+@pytest.mark.parametrize("kind", ["detection", "survey", "iq", "sea"])
 def test_correct_recordings_have_no_problems(kind):
     metadata, data_bytes = recording(kind)
     assert problems(metadata, data_bytes) == []
@@ -170,6 +176,21 @@ CASES: dict[str, tuple[str, Damage, int, str]] = {
     "iq duration": ("iq", lambda m: None, 8 * 15_360, "captures[0]: ntia-sensor:duration 1 ms, but its samples"),
     "iq annotation past data": ("iq", lambda m: m["annotations"].append({"core:sample_start": 15_000, "core:sample_count": 1000}), 0,
                                 "annotations[0]: samples 15000..15999 reach past the 15360 samples"),
+    # ntia-nasctn-sea (SEA data products)
+    "nasctn-sea declared": ("sea", lambda m: drop_ext(m, "ntia-nasctn-sea"), 0, "ntia-nasctn-sea is used but not declared"),
+    "nasctn-sea version": ("sea", lambda m: ext(m, "ntia-nasctn-sea").update(version="v0.5.0"), 0,
+                           "ntia-nasctn-sea declared at 'v0.5.0'; the current document is v0.6.0"),
+    "nasctn-sea type": ("sea", lambda m: g(m).update({"ntia-nasctn-sea:mean_channel_powers": -58.2}), 0,
+                        "ntia-nasctn-sea:mean_channel_powers: expected a list"),
+    "nasctn-sea values": ("sea", lambda m: g(m).update({"ntia-nasctn-sea:median_channel_powers": ["-60.1", -61.1, -62.1]}), 0,
+                          "ntia-nasctn-sea:median_channel_powers[0]: expected a number"),
+    "nasctn-sea per capture": ("sea", lambda m: g(m)["ntia-nasctn-sea:max_of_max_channel_powers"].pop(), 0,
+                               "global.ntia-nasctn-sea:max_of_max_channel_powers: 2 values for 3 captures (one per capture)"),
+    "nasctn-sea unknown field": ("sea", lambda m: g(m).update({"ntia-nasctn-sea:max_channel_powers": [1.0, 2.0, 3.0]}), 0,
+                                 "global: ntia-nasctn-sea:max_channel_powers is not defined here"),
+    "y units": ("sea", lambda m: apd(m).pop("y_units"), 0, "data_products[1]: y_units missing (required with a y axis)"),
+    "y triple": ("sea", lambda m: apd(m).pop("y_step"), 0, "y_start, y_stop and y_step go together"),
+    "products per capture": ("sea", lambda m: None, 4 * 151, "captures[2]: holds 4812 samples, but the data products describe 4661"),
 }
 
 
@@ -258,7 +279,7 @@ def _paths(node, prefix=()):
             yield from _paths(value, prefix + (i,))
 
 
-@pytest.mark.parametrize("kind", ["detection", "survey", "iq"])
+@pytest.mark.parametrize("kind", ["detection", "survey", "iq", "sea"])
 def test_any_value_made_null_is_a_problem_and_never_a_crash(kind):
     """Every value of a recording, replaced by null, gives a problem (no field allows null), and
     removing it or making it a string never makes the checker fail with an exception."""

@@ -93,6 +93,7 @@ async function showAcquisition(entry, taskId) {
     a.href = url; a.download = `${entry}_${taskId}.sigmf`; a.click();
     URL.revokeObjectURL(url);
   };
+  await showProducts(entry, taskId);
   const entryInfo = await Api.get(`/schedule/${encodeURIComponent(entry)}/`);
   const repeating = entryInfo.ok && entryInfo.data.interval;
   $("#waterfall").hidden = $("#waterfall-title").hidden = !repeating;
@@ -105,6 +106,29 @@ async function showAcquisition(entry, taskId) {
     }
     if (spectra.length) drawWaterfall($("#waterfall"), spectra);
   }
+}
+
+// A recording with several data products (the SEA action's): their plots, one channel at a time,
+// and the channel power summaries.
+async function showProducts(entry, taskId) {
+  const r = await Api.get(`/acquisitions/${encodeURIComponent(entry)}/${taskId}/products`);
+  const many = r.ok && r.data.captures.some(c => c.products.length > 1);
+  $("#products-panel").hidden = !many;
+  if (!many) return;
+  const captures = r.data.captures;
+  const pick = k => {
+    drawProducts($("#products"), captures[k]);
+    document.querySelectorAll("#channels button").forEach(b => b.classList.toggle("selected", Number(b.dataset.capture) === k));
+  };
+  $("#channels").innerHTML = captures.map((c, k) =>
+    `<button data-capture="${k}">${(c.frequency / 1e6).toFixed(1)} MHz</button>`).join("");
+  $("#channels").onclick = ev => { const b = ev.target.closest("button"); if (b) pick(Number(b.dataset.capture)); };
+  const s = r.data.channel_summaries;
+  const cell = (name, k) => s[name] ? `${s[name][k].toFixed(1)} dBm` : "";
+  $("#summaries tbody").innerHTML = captures.map((c, k) => `<tr><td>${(c.frequency / 1e6).toFixed(1)} MHz</td>
+    <td>${cell("max_of_max_channel_powers", k)}</td><td>${cell("mean_channel_powers", k)}</td>
+    <td>${cell("median_channel_powers", k)}</td><td>${cell("median_of_mean_channel_powers", k)}</td></tr>`).join("");
+  pick(0);
 }
 
 async function createEntry(form) {

@@ -83,3 +83,76 @@ function drawWaterfall(canvas, spectra) {
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
 }
+
+// Line plots of a recording's data products (the SEA action's PSD, APD, power vs. time and
+// periodic frame power): one SVG each, the series in colours, axes, grid, legend. logY plots the
+// decades of a percentage (the APD), leaving out zeros.
+const SERIES_COLOURS = ["#1b7f3b", "#c43b3b", "#3b82c4", "#c48a1b", "#7b3bc4", "#777"];
+
+function drawLines(container, plot) {
+  const W = 548, H = 260, M = { left: 56, right: 112, top: 24, bottom: 40 };
+  const names = Object.keys(plot.series);
+  const ys = names.map(n => plot.series[n].map(v => plot.logY ? (v > 0 ? Math.log10(v) : null) : v));
+  const finite = ys.flat().filter(v => v !== null && Number.isFinite(v));
+  let yLo = Math.min(...finite), yHi = Math.max(...finite);
+  if (plot.logY) { yLo = Math.floor(yLo); yHi = Math.ceil(yHi); } else { yLo = Math.floor(yLo / 5) * 5; yHi = Math.ceil(yHi / 5) * 5; }
+  if (yHi <= yLo) yHi = yLo + 1;
+  const xLo = plot.x[0], xHi = plot.x[plot.x.length - 1];
+  const x = v => M.left + (v - xLo) / ((xHi - xLo) || 1) * (W - M.left - M.right);
+  const y = v => M.top + (yHi - v) / (yHi - yLo) * (H - M.top - M.bottom);
+  const svg = svgEl("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "product", id: plot.id,
+    "data-x-min": xLo, "data-x-max": xHi, "data-y-min": yLo, "data-y-max": yHi });
+  const grid = svgEl("g", { class: "grid" }), axes = svgEl("g", { class: "axis" });
+  for (const t of niceTicks(xLo, xHi, 6)) {
+    grid.appendChild(svgEl("line", { x1: x(t), x2: x(t), y1: M.top, y2: H - M.bottom }));
+    axes.appendChild(svgEl("text", { x: x(t), y: H - M.bottom + 14, "text-anchor": "middle" }, String(t)));
+  }
+  const yTicks = plot.logY ? Array.from({ length: yHi - yLo + 1 }, (_, i) => yLo + i) : niceTicks(yLo, yHi, 6);
+  for (const t of yTicks) {
+    grid.appendChild(svgEl("line", { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t) }));
+    axes.appendChild(svgEl("text", { x: M.left - 4, y: y(t) + 4, "text-anchor": "end" },
+      plot.logY ? (t >= 0 ? String(10 ** t) : `1e${t}`) : String(t)));
+  }
+  axes.appendChild(svgEl("path", { d: `M${M.left},${M.top}V${H - M.bottom}H${W - M.right}`, fill: "none" }));
+  axes.appendChild(svgEl("text", { x: (M.left + W - M.right) / 2, y: H - 6, "text-anchor": "middle" }, plot.xLabel));
+  axes.appendChild(svgEl("text", { x: 12, y: (M.top + H - M.bottom) / 2, "text-anchor": "middle",
+    transform: `rotate(-90 12 ${(M.top + H - M.bottom) / 2})` }, plot.yLabel));
+  axes.appendChild(svgEl("text", { x: M.left, y: 14, class: "title" }, plot.title));
+  svg.appendChild(grid);
+  svg.appendChild(axes);
+  const legend = svgEl("g", { class: "legend" });
+  names.forEach((name, i) => {
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+    let d = "", pen = "M";
+    ys[i].forEach((v, j) => {
+      if (v === null || !Number.isFinite(v)) { pen = "M"; return; }
+      d += `${pen}${x(plot.x[j]).toFixed(1)},${y(v).toFixed(1)}`;
+      pen = "L";
+    });
+    svg.appendChild(svgEl("path", { d, fill: "none", stroke: colour, "stroke-width": 1.2, class: "trace", "data-series": name }));
+    legend.appendChild(svgEl("line", { x1: W - M.right + 8, x2: W - M.right + 24, y1: M.top + 8 + i * 14,
+      y2: M.top + 8 + i * 14, stroke: colour, "stroke-width": 2 }));
+    legend.appendChild(svgEl("text", { x: W - M.right + 28, y: M.top + 12 + i * 14 }, name));
+  });
+  svg.appendChild(legend);
+  container.appendChild(svg);
+  return svg;
+}
+
+// The four plots of one capture's products, as /products gives them.
+function drawProducts(container, capture) {
+  container.replaceChildren();
+  for (const p of capture.products) {
+    const id = "product-" + p.name.toLowerCase().replace(/[^a-z]+/g, "-");
+    if (p.axis_is_y) {  // the APD: the percentage of samples above each level, decades on the y axis
+      const [values] = Object.values(p.series);
+      drawLines(container, { id, title: p.name, x: p.axis, series: { "% above": values }, logY: true,
+        xLabel: `level (${p.axis_units})`, yLabel: `${p.values_units} above` });
+    } else {
+      const hz = p.axis_units === "Hz";
+      drawLines(container, { id, title: p.name, x: hz ? p.axis.map(f => f / 1e6) : p.axis, series: p.series,
+        xLabel: hz ? "frequency (MHz)" : `${p.axis_units === "ms" ? "time" : ""} (${p.axis_units})`,
+        yLabel: p.values_units });
+    }
+  }
+}

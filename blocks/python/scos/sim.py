@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
@@ -31,6 +33,7 @@ from gnuradio import blocks, gr
 from scos_gr.errors import RadioError
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, SIM_FULL_SCALE, band_tones, sim_options
 
+from .receiver import ANTENNA, DEFAULT_ENR_DB, PATHS, FrontEnd
 from .units import dbm_to_volts_rms
 
 #: Items per output buffer of the source blocks: large buffers mean few scheduler calls.
@@ -80,12 +83,15 @@ def _periodic_length(freqs: Iterable[float], samp_rate: float, min_len: int, max
 
 
 def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
-                seed: int, length: int, periodic_tones: bool = True, full_scale: float | None = None) -> np.ndarray:
+                seed: int, length: int, periodic_tones: bool = True, full_scale: float | None = None,
+                gate: tuple[int, int] | None = None) -> np.ndarray:
     """One period of the simulated signal (complex64 volts): tones (if periodic) plus noise,
     I and Q clipped at +-``full_scale`` (None: not clipped).
 
     Noise: complex white Gaussian of total power ``noise_dbm`` over the sample rate (each of I
-    and Q carries half the power), from numpy's PCG64 seeded with ``seed``.
+    and Q carries half the power), from numpy's PCG64 seeded with ``seed``. ``gate``: (period,
+    on) in samples: the tones sound only in the first ``on`` samples of every ``period`` (the
+    ``pulse`` option; ``length`` is a multiple of the period).
     """
     rng = np.random.default_rng(seed)
     out = np.zeros(length, dtype=np.complex128)
@@ -95,9 +101,25 @@ def sim_samples(samp_rate: float, tones: Sequence[tuple[float, float]], noise_db
         out.imag = rng.standard_normal(length) * sigma
     if periodic_tones:
         n = np.arange(length, dtype=np.float64)
+        mask = None if gate is None else (np.arange(length) % gate[0]) < gate[1]
         for offset, power in tones:
-            out += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / samp_rate) * n)
+            tone = dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / samp_rate) * n)
+            out += tone if mask is None else tone * mask
     return clip_complex(out, full_scale).astype(np.complex64)
+
+
+def pulse_gate(pulse: tuple[float, float] | None, samp_rate: float) -> tuple[int, int] | None:
+    """The ``pulse`` option (period s, duty cycle) as (period, on) in samples; RadioError when
+    the period is not a whole number of samples (the frame would drift against the samples)."""
+    if pulse is None:
+        return None
+    period_s, duty = float(pulse[0]), float(pulse[1])
+    period = period_s * float(samp_rate)
+    if abs(period - round(period)) > 1e-6 * max(1.0, period) or round(period) < 2:
+        raise RadioError(f"sim radio: pulse period {period_s:g} s is {period:g} samples at {samp_rate:g} S/s; "
+                         "it must be a whole number of samples (>= 2)")
+    period_samples = int(round(period))
+    return period_samples, max(1, min(period_samples - 1, int(round(duty * period_samples))))
 
 
 def clip_complex(samples: np.ndarray, full_scale: float | None) -> np.ndarray:
@@ -122,7 +144,8 @@ _buffer_lock = threading.Lock()
 
 
 def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm: float | None,
-              seed: int, length: int, periodic_tones: bool, full_scale: float | None) -> str:
+              seed: int, length: int, periodic_tones: bool, full_scale: float | None,
+              gate: tuple[int, int] | None = None) -> str:
     """Path of a cached file holding one period of the signal (written once, atomically).
 
     Why a file: ``blocks.file_source`` replays it with memcpy speed and opens in microseconds,
@@ -130,7 +153,7 @@ def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm:
     (every acquisition builds a new flowgraph).
     """
     key = repr((float(samp_rate), [(float(f), float(p)) for f, p in tones], noise_dbm, int(seed), int(length),
-                periodic_tones, full_scale, 1))
+                periodic_tones, full_scale, 1) + ((tuple(gate),) if gate is not None else ()))
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     directory = os.path.join(tempfile.gettempdir(), f"scos-sim-{os.getuid()}")
     path = os.path.join(directory, f"{digest}.cf32")
@@ -138,7 +161,7 @@ def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm:
         if not os.path.isfile(path):
             os.makedirs(directory, exist_ok=True)
             data = sim_samples(samp_rate, tones, noise_dbm, seed, length, periodic_tones,
-                               full_scale if periodic_tones else None)
+                               full_scale if periodic_tones else None, gate)
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -180,27 +203,38 @@ class sim_source(gr.hier_block2):
     power over the whole sample rate (None: no noise); ``throttle``: pace the output at
     ``samp_rate`` (real time); ``seed``: the noise's seed; ``band``: more tones as (absolute
     frequency in Hz, dBm), added at ``frequency - center_freq`` when within the span;
-    ``full_scale``: I and Q are clipped at +-full_scale volts (None: never).
+    ``full_scale``: I and Q are clipped at +-full_scale volts (None: never). ``gain_db``,
+    ``nf_db``: the receiver behind the antenna (:mod:`.receiver`: tones and noise are given at
+    its input); ``enr_db``: its noise diode (never switched on here); ``pulse``: (period s, duty
+    cycle) gating the tones.
     """
 
     def __init__(self, samp_rate: float = 15.36e6, center_freq: float = 751e6,
                  tones: Sequence[tuple[float, float]] | None = ((1e6, -40.0),), noise_dbm: float | None = -60.0,
                  throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = (),
-                 full_scale: float | None = SIM_FULL_SCALE):
+                 full_scale: float | None = SIM_FULL_SCALE, gain_db: float = 0.0, nf_db: float | None = None,
+                 enr_db: float = DEFAULT_ENR_DB, pulse: tuple[float, float] | None = None):
         gr.hier_block2.__init__(self, "scos_sim_source", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         samp_rate = float(samp_rate)
         if not samp_rate > 0:
             raise RadioError(f"sim radio: sample rate must be > 0, not {samp_rate}")
         tones = [(float(f), float(p)) for f, p in (tones or [])] + band_tones(band or [], samp_rate, float(center_freq))
+        self.front_end = FrontEnd(float(gain_db), nf_db, float(enr_db))
+        tones, noise_dbm = self.front_end.signal_at_adc(tones, noise_dbm, samp_rate)
         self.samp_rate, self.center_freq = samp_rate, float(center_freq)
         self.tones, self.noise_dbm, self.seed = tones, noise_dbm, int(seed)
         self.full_scale = None if full_scale is None else float(full_scale)
+        gate = pulse_gate(pulse, samp_rate)
 
-        length = _periodic_length([f for f, _ in tones], samp_rate, SIM_MIN_PERIOD, 1 << 24)
+        length = _periodic_length([f for f, _ in tones] + ([samp_rate / gate[0]] if gate else []), samp_rate,
+                                  SIM_MIN_PERIOD, 1 << 24)
         periodic = length is not None
+        if gate is not None and not periodic:
+            raise RadioError(f"sim radio: pulse {pulse} needs tones and a period that fit a buffer of at most 2^24 "
+                             "samples together")
         length = length or SIM_MIN_PERIOD
-        path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic, self.full_scale)
+        path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic, self.full_scale, gate)
         self._file = blocks.file_source(gr.sizeof_gr_complex, path, True)
         self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
         last: Any = self._file
@@ -238,16 +272,135 @@ class sim_source(gr.hier_block2):
         return join
 
 
+class switchable_sim(gr.hier_block2):
+    """The simulated radio for actions that retune it, or switch its input to the noise diode,
+    while running, at the fixed sim's speed.
+
+    Each setting (centre frequency, input path of :mod:`.receiver`) has its own period of signal:
+    the offset tones, the ``band`` tones within the span, the noise, through the receiver, gated
+    by ``pulse``; computed once with numpy (cached like :class:`sim_source`'s) and replayed by one
+    ``blocks.file_source``, which :meth:`retune` points at another file (GNU Radio's
+    ``file_source.open``, applied at its next call). Samples already in the buffers keep the old
+    setting, as a real radio's do (at most ``SOURCE_BUFFER_ITEMS``, 65536, wait in the file
+    source's buffer): the stepper downstream discards the settling samples after every change. :meth:`prepare` computes the periods of a whole plan before the flowgraph
+    starts, so a retune never waits for numpy.
+
+    The cached files are shared by every process of the user and pruned (``SIM_CACHE_FILES``);
+    this block hard-links the ones it uses into a private directory (removed with the block), so
+    a prune elsewhere never pulls a file from under a plan. Each setting's noise has its own seed
+    (from ``seed``, the frequency and the path): two channels, or the diode on and off, never
+    replay the same noise.
+    """
+
+    def __init__(self, samp_rate: float, center_freq: float, tones: Sequence[tuple[float, float]] = (),
+                 band: Sequence[tuple[float, float]] = (), noise_dbm: float | None = -60.0, seed: int = 0,
+                 full_scale: float | None = SIM_FULL_SCALE, front_end: FrontEnd | None = None,
+                 pulse: tuple[float, float] | None = None, throttle: bool = False):
+        gr.hier_block2.__init__(self, "scos_switchable_sim", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        self.samp_rate = float(samp_rate)
+        if not self.samp_rate > 0:
+            raise RadioError(f"sim radio: sample rate must be > 0, not {samp_rate}")
+        self.tones = [(float(f), float(p)) for f, p in tones]
+        self.band = [(float(f), float(p)) for f, p in band]
+        self.noise_dbm, self.seed = noise_dbm, int(seed)
+        self.full_scale = None if full_scale is None else float(full_scale)
+        self.front_end = front_end or FrontEnd()
+        self.gate = pulse_gate(pulse, self.samp_rate)
+        self.throttle = bool(throttle)
+        self.center_freq, self.path = float(center_freq), ANTENNA
+        self._lock = threading.Lock()
+        self._links = tempfile.mkdtemp(prefix="scos-sim-plan-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._links, True)
+        self._file = blocks.file_source(gr.sizeof_gr_complex, self._period(self.center_freq, ANTENNA), True)
+        self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
+        last: Any = self._file
+        if self.throttle:
+            self._throttle = blocks.throttle(gr.sizeof_gr_complex, self.samp_rate, True)
+            self.connect(last, self._throttle)
+            last = self._throttle
+        self.connect(last, self)
+
+    def _check_frequency(self, frequency: float) -> float:
+        low, high = SIM_FREQUENCY_RANGE
+        if not low <= float(frequency) <= high:
+            raise RadioError(f"sim radio cannot tune to {frequency / 1e6:.3f} MHz (range {low / 1e6:g}-{high / 1e6:g} MHz)")
+        return float(frequency)
+
+    def _period(self, frequency: float, path: str) -> str:
+        """The file of one period of the signal at ``frequency`` on ``path`` (made if needed)."""
+        if path not in PATHS:
+            raise RadioError(f"sim radio: unknown input path {path!r} (known: {', '.join(PATHS)})")
+        frequency = self._check_frequency(frequency)
+        tones = self.tones + band_tones(self.band, self.samp_rate, frequency)
+        tones, noise = self.front_end.signal_at_adc(tones, self.noise_dbm, self.samp_rate, path)
+        length = _periodic_length([f for f, _ in tones] + ([self.samp_rate / self.gate[0]] if self.gate else []),
+                                  self.samp_rate, SIM_MIN_PERIOD, 1 << 24)
+        if length is None:
+            raise RadioError(f"sim radio: the tones {tones} at {frequency / 1e6:.6f} MHz do not repeat within 2^24 "
+                             f"samples at {self.samp_rate:g} S/s (this radio replays one period)")
+        seed = int(np.random.SeedSequence([self.seed, int(round(frequency)), PATHS.index(path)]).generate_state(1)[0])
+        for _ in range(2):  # another process may prune the shared file before it is linked
+            shared = _sim_file(self.samp_rate, tones, noise, seed, length, True, self.full_scale, self.gate)
+            private = os.path.join(self._links, os.path.basename(shared))
+            try:
+                if not os.path.exists(private):
+                    os.link(shared, private)
+                return private
+            except FileNotFoundError:
+                continue
+        raise RadioError(f"sim radio: the signal file {shared} vanished twice while being linked")
+
+    def prepare(self, settings: Iterable[tuple[float, str]]) -> None:
+        """Compute the periods of every (frequency, path) of a plan now."""
+        for frequency, path in settings:
+            self._period(frequency, path)
+
+    def retune(self, frequency: float, path: str | None = None) -> float:
+        """Tune to ``frequency`` with the input on ``path`` (None: unchanged); returns the frequency.
+        A setting already in place is left alone: the signal goes on without a jump."""
+        with self._lock:
+            path = self.path if path is None else path
+            if (float(frequency), path) == (self.center_freq, self.path):
+                return self.center_freq
+            self._file.open(self._period(frequency, path), True)
+            self.center_freq, self.path = float(frequency), path
+        return self.center_freq
+
+    def set_center_freq(self, frequency: float) -> float:
+        return self.retune(frequency)
+
+    def set_path(self, path: str) -> None:
+        self.retune(self.center_freq, path)
+
+
+def build_switchable_sim(args: str, samp_rate: float, centre: float) -> switchable_sim:
+    """The switchable sim from a ``sim[,options]`` radio string (``retune_garbage`` is the survey's
+    retunable sim's only, and ignored here); RadioError for a bad option."""
+    options = sim_options(args)
+    count_construction(args, options.get("fail_every"))
+    time.sleep(options.get("open_delay", 0.0))
+    tones = options.get("tones", [] if "band" in options else [(1e6, -40.0)])
+    return switchable_sim(samp_rate, centre, tones, options.get("band", []), options.get("noise_dbm", -60.0),
+                          options.get("seed", 0), options.get("full_scale", SIM_FULL_SCALE), front_end_of(options),
+                          options.get("pulse"), options.get("throttle", False))
+
+
 class retunable_sim(gr.sync_block):
     """Simulated radio with tones at absolute frequencies; retunable while running."""
 
     def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),
                  noise_dbm: float | None = -60.0, seed: int = 0, retune_garbage: int = 0,
-                 tones: Sequence[tuple[float, float]] = (), full_scale: float | None = SIM_FULL_SCALE):
+                 tones: Sequence[tuple[float, float]] = (), full_scale: float | None = SIM_FULL_SCALE,
+                 front_end: FrontEnd | None = None, pulse: tuple[float, float] | None = None):
         gr.sync_block.__init__(self, "scos_retunable_sim", [], [np.complex64])
         self.samp_rate = float(samp_rate)
-        self.band = [(float(f), float(p)) for f, p in band]
-        self.tones = [(float(f), float(p)) for f, p in tones]  # offsets that follow the tuning
+        self.front_end = front_end or FrontEnd()
+        gain = self.front_end.gain_db  # the receiver's gain on every input signal
+        self.band = [(float(f), float(p) + gain) for f, p in band]
+        self.tones = [(float(f), float(p) + gain) for f, p in tones]  # offsets that follow the tuning
+        noise_dbm = self.front_end.signal_at_adc([], noise_dbm, self.samp_rate)[1]
+        self.gate = pulse_gate(pulse, self.samp_rate)
         self.noise_sigma = None if noise_dbm is None else dbm_to_volts_rms(noise_dbm) / math.sqrt(2.0)
         self.garbage_sigma = dbm_to_volts_rms(0.0) / math.sqrt(2.0)
         self.retune_garbage = int(retune_garbage)
@@ -281,9 +434,11 @@ class retunable_sim(gr.sync_block):
             samples.real = self._rng.standard_normal(length) * self.noise_sigma
             samples.imag = self._rng.standard_normal(length) * self.noise_sigma
         k = np.arange(n0, n0 + length, dtype=np.float64)
+        mask = None if self.gate is None else (np.arange(n0, n0 + length) % self.gate[0]) < self.gate[1]
         for offset, power in [(f - centre, p) for f, p in self.band] + self.tones:
             if abs(offset) < self.samp_rate / 2:  # outside the span it is filtered out, not aliased
-                samples += dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / self.samp_rate) * k)
+                tone = dbm_to_volts_rms(power) * np.exp(2j * np.pi * (offset / self.samp_rate) * k)
+                samples += tone if mask is None else tone * mask
         if garbage:
             samples[:garbage] = (self._rng.standard_normal(garbage) + 1j * self._rng.standard_normal(garbage)) \
                 * self.garbage_sigma
@@ -299,10 +454,17 @@ def build_retunable_sim(args: str, samp_rate: float, centre: float) -> retunable
     count_construction(args, options.get("fail_every"))
     time.sleep(options.get("open_delay", 0.0))
     source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
-                           options.get("retune_garbage", 0), tones, options.get("full_scale", SIM_FULL_SCALE))
+                           options.get("retune_garbage", 0), tones, options.get("full_scale", SIM_FULL_SCALE),
+                           front_end_of(options), options.get("pulse"))
     source.set_max_output_buffer(8192)  # few stale samples in flight after a retune
     source.throttle = options.get("throttle", False)
     return source
+
+
+def front_end_of(options: dict[str, Any]) -> FrontEnd:
+    """The receiver a sim radio string describes (``gain_db``, ``nf_db``, ``enr_db``)."""
+    return FrontEnd(float(options.get("gain_db", 0.0)), options.get("nf_db"),
+                    float(options.get("enr_db", DEFAULT_ENR_DB)))
 
 
 def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_source:

@@ -105,16 +105,26 @@ class survey_stepper(gr.basic_block, TaskBlock):
         self.step += 1
         if self.step >= len(self.frequencies):
             return False
-        frequency = self.frequencies[self.step]
+        self._tune(self.step)
+        self._settle_left, self._pass_left = self.settle_samples, self.samples_per_step
+        self._tag_pending = True
+        return True
+
+    def _tune(self, step: int) -> None:
+        """Set the radio up for ``step`` (subclasses that switch more than the frequency extend it)."""
+        frequency = self.frequencies[step]
         try:
             tuned = self.radio.set_center_freq(frequency)
         except Exception as exc:
             raise RadioError(f"survey: cannot tune to {frequency / 1e6:.3f} MHz: {exc}") from exc
         if tuned is not None and isinstance(tuned, (int, float)) and tuned and abs(tuned - frequency) > 1e3:
             raise RadioError(f"survey: radio tuned to {tuned / 1e6:.6f} MHz instead of {frequency / 1e6:.6f} MHz")
-        self._settle_left, self._pass_left = self.settle_samples, self.samples_per_step
-        self._tag_pending = True
-        return True
+
+    def _step_info(self) -> dict[str, Any]:
+        """The ``scos_step`` tag's value on the step's first sample: its frequency, start time,
+        index, the number of steps and of samples per step."""
+        return {"frequency": self.frequencies[self.step], "capture_start": time.time(), "index": self.step,
+                "steps": len(self.frequencies), "samples": self.samples_per_step}
 
     def _forward_dropped(self, used: int, produced: int, take: int) -> None:
         """Move the radio's ``scos_dropped`` tags of the samples passed on to their output offsets
@@ -167,9 +177,7 @@ class survey_stepper(gr.basic_block, TaskBlock):
                 offset = self.nitems_written(0) + produced
                 if offset == 0 and self.facts is not None:
                     self.add_item_tag(0, 0, pmt.intern(RADIO_TAG), pmt.to_pmt(self.facts))
-                info = {"frequency": self.frequencies[self.step], "capture_start": time.time(), "index": self.step,
-                        "steps": len(self.frequencies)}
-                self.add_item_tag(0, offset, self._step_key, pmt.to_pmt(info))
+                self.add_item_tag(0, offset, self._step_key, pmt.to_pmt(self._step_info()))
                 self._tag_pending = False
             out[produced:produced + take] = inp[used:used + take]
             self._forward_dropped(used, produced, take)
