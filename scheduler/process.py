@@ -26,6 +26,7 @@ from typing import Optional
 
 from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError
+from scos_gr.scheduler.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +52,9 @@ def set_process_name(name: str) -> None:
         pass
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: SIGKILL this process when ``serve`` dies (as a power cut would: the worker dies with
-    it, and the next ``serve`` recovers the task it was running)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
 def _child_main(settings: Settings, conn: multiprocessing.connection.Connection, parent_pid: int) -> None:
     """The scheduler process: take the lock, say so (or why not), then schedule until SIGTERM."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     set_process_name(PROCESS_NAME)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: serve stops us
     logging.basicConfig(level=getattr(logging, settings.log_level, logging.INFO),

@@ -14,7 +14,6 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -26,6 +25,7 @@ from scos_gr.config import Settings
 from scos_gr.errors import SchedulerError, ScosGrError
 from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.writer import Recording
+from scos_gr.scheduler.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -81,29 +81,10 @@ class WorkerReady:
 _STOP = "stop"
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel SIGKILL this worker when the thread that started it dies.
-
-    A ``kill -9`` of the scheduler skips multiprocessing's clean-up of daemon children; an
-    orphaned worker would hold the radio and could write a recording after the next scheduler's
-    start-up recovery. Elsewhere this is a no-op (the pipe's EOF still ends an idle worker).
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
 def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings, parent_pid: int,
                  stderr: multiprocessing.connection.Connection) -> None:
     """Child process: warm up, then answer task requests until told to stop or the pipe closes."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     from scos_gr.scheduler.process import set_process_name
 
     set_process_name("scos-gr-worker")  # what ps and top show
