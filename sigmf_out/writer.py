@@ -110,13 +110,16 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
 
 
 def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
-                       metadata: Mapping[str, Any]) -> Recording:
+                       metadata: Mapping[str, Any], sha512: str | None = None) -> Recording:
     """Complete a recording whose data another writer (a GNU Radio file sink) put in a temp file.
 
-    The temp file is hashed in chunks (constant memory), fsynced and renamed to
-    ``{basename}.sigmf-data`` (copied first if it lives on another filesystem), then the
-    metadata (with ``core:sha512``) is written atomically. On any error the temp file and
-    everything written here are removed, and the error is raised.
+    ``sha512``: the data's SHA-512, computed by whoever saw the bytes on their way to the file
+    (``iq_sink``'s probe): the file is then never read back, which for a large capture was a
+    second pass as long as the capture itself. None: the file is hashed here, in chunks.
+    The temp file is fsynced (once) and renamed to ``{basename}.sigmf-data`` (copied first if it
+    lives on another filesystem), then the metadata (with ``core:sha512``) is written
+    atomically. On any error the temp file and everything written here are removed, and the
+    error is raised.
     """
     directory = Path(directory)
     data_path_tmp = Path(data_path_tmp)
@@ -125,13 +128,14 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _check_basename(basename)
         metadata = _copy(metadata)
         dtype = _dtype_of(metadata)
-        hasher = hashlib.sha512()
-        size = 0
-        with open(data_path_tmp, "rb") as f:
-            for chunk in iter(lambda: f.read(_CHUNK), b""):
-                hasher.update(chunk)
-                size += len(chunk)
-        digest = hasher.hexdigest()
+        if sha512 is None:
+            hasher = hashlib.sha512()
+            with open(data_path_tmp, "rb") as f:
+                for chunk in iter(lambda: f.read(_CHUNK), b""):
+                    hasher.update(chunk)
+            sha512 = hasher.hexdigest()
+        digest = sha512
+        size = data_path_tmp.stat().st_size
         metadata["global"]["core:sha512"] = digest
         _validate(metadata, size, dtype)
         meta_bytes = _meta_bytes(metadata)
@@ -156,6 +160,33 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _discard(created)
         raise
     return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=size, metadata=metadata)
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``length`` bytes of the file ``fd`` from ``offset`` to
+    disk now, without waiting (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``; elsewhere
+    nothing). A writer that calls it as its data grows overlaps the disk's work with its own,
+    so the fsync that makes the file durable has only the tail left to wait for. It promises
+    no durability itself."""
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _sync_file_range() -> Any:
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
 
 
 def recording_paths(directory: Path | str, basename: str) -> tuple[Path, Path]:
@@ -237,6 +268,12 @@ def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
         return _DTYPES[datatype]
     except KeyError:
         raise InvalidRecording(f"unsupported core:datatype {datatype!r}") from None
+
+
+def warm_up() -> None:
+    """Compile the SigMF schema now (imports and compile: 15-50 ms), not in a process's first
+    recording."""
+    _schema_validator()
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,9 +25,10 @@ from .radio_health import radio_health
 from .sigmf_sink import sigmf_sink
 from .sim import reset_failure_counters, retunable_sim, sim_source
 from .survey import step_frequencies, survey_sink, survey_source, survey_stepper
-from .task_block import RecordingBlock, TaskBlock, collect_task_blocks
+from .task_block import RecordingBlock, TaskBlock, collect_task_blocks, rehearsal, rehearsing
 
 __all__ = ["RadioError", "radio_info", "radio_source", "radio_monitor", "reset_failure_counters",
            "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "survey_source", "survey_sink",
            "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG",
-           "RADIO_TAG", "OVERLOAD_TAG", "TaskBlock", "RecordingBlock", "collect_task_blocks"]
+           "RADIO_TAG", "OVERLOAD_TAG", "TaskBlock", "RecordingBlock", "collect_task_blocks", "rehearsal",
+           "rehearsing"]
