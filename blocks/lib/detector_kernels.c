@@ -11,6 +11,7 @@
  *
  * Frames are row-major float32: `rows` frames of `bins` values.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -121,41 +122,83 @@ static void median_next_above(const uint32_t *tile, size_t rows, size_t n, const
         }
 }
 
-/* `scratch`: rows * MEDIAN_TILE uint32 the caller provides (scos_median_scratch_size). */
+/* The tiles are shared between the calling thread and MEDIAN_WORKERS - 1 more: the median is
+ * on the task's path right after the capture's last frame, when the flowgraph's other threads
+ * have nothing left to do. Each worker has its own scratch of rows * MEDIAN_TILE keys. */
+#define MEDIAN_WORKERS 2
+
+/* `scratch`: the uint32 keys the caller provides (scos_median_scratch_size). */
 size_t scos_median_scratch_size(size_t rows)
 {
-    return rows * MEDIAN_TILE;
+    return MEDIAN_WORKERS * rows * MEDIAN_TILE;
+}
+
+struct median_job {
+    const float *frames;
+    size_t rows, bins, first_tile, tile_step;
+    uint32_t *scratch;
+    double *median;
+};
+
+static void median_tile(const float *frames, size_t rows, size_t bins, size_t first, uint32_t *scratch,
+                        double *median)
+{
+    const size_t lower = (rows - 1) / 2, upper = rows / 2;
+    const size_t n = bins - first < MEDIAN_TILE ? bins - first : MEDIAN_TILE;
+    uint32_t key[MEDIAN_TILE] = {0}, threshold[MEDIAN_TILE], count[MEDIAN_TILE], above[MEDIAN_TILE];
+    median_tile_keys(frames, rows, bins, first, n, scratch);
+    for (int bit = 31; bit >= 0; bit--) {
+        for (size_t j = 0; j < n; j++) {
+            threshold[j] = key[j] | (1u << bit);
+            count[j] = 0;
+        }
+        median_count_below(scratch, rows, n, threshold, count);
+        for (size_t j = 0; j < n; j++)
+            key[j] = count[j] <= lower ? threshold[j] : key[j];
+    }
+    if (upper != lower) {
+        for (size_t j = 0; j < n; j++) {
+            count[j] = 0;
+            above[j] = 0xFFFFFFFFu;
+        }
+        median_next_above(scratch, rows, n, key, count, above);
+    }
+    for (size_t j = 0; j < n; j++) {
+        const double low = key_value(key[j]);
+        const double high = (upper == lower || count[j] > upper) ? low : (double)key_value(above[j]);
+        median[first + j] = (low + high) / 2.0;
+    }
+}
+
+static void *median_worker(void *arg)
+{
+    const struct median_job *job = arg;
+    for (size_t tile = job->first_tile; tile * MEDIAN_TILE < job->bins; tile += job->tile_step)
+        median_tile(job->frames, job->rows, job->bins, tile * MEDIAN_TILE, job->scratch, job->median);
+    return NULL;
 }
 
 void scos_exact_median(const float *frames, size_t rows, size_t bins, uint32_t *scratch, double *median)
 {
-    if (rows == 0)
+    if (rows == 0 || bins == 0)
         return;
-    const size_t lower = (rows - 1) / 2, upper = rows / 2;
-    for (size_t first = 0; first < bins; first += MEDIAN_TILE) {
-        const size_t n = bins - first < MEDIAN_TILE ? bins - first : MEDIAN_TILE;
-        uint32_t key[MEDIAN_TILE] = {0}, threshold[MEDIAN_TILE], count[MEDIAN_TILE], above[MEDIAN_TILE];
-        median_tile_keys(frames, rows, bins, first, n, scratch);
-        for (int bit = 31; bit >= 0; bit--) {
-            for (size_t j = 0; j < n; j++) {
-                threshold[j] = key[j] | (1u << bit);
-                count[j] = 0;
-            }
-            median_count_below(scratch, rows, n, threshold, count);
-            for (size_t j = 0; j < n; j++)
-                key[j] = count[j] <= lower ? threshold[j] : key[j];
-        }
-        if (upper != lower) {
-            for (size_t j = 0; j < n; j++) {
-                count[j] = 0;
-                above[j] = 0xFFFFFFFFu;
-            }
-            median_next_above(scratch, rows, n, key, count, above);
-        }
-        for (size_t j = 0; j < n; j++) {
-            const double low = key_value(key[j]);
-            const double high = (upper == lower || count[j] > upper) ? low : (double)key_value(above[j]);
-            median[first + j] = (low + high) / 2.0;
-        }
+    struct median_job jobs[MEDIAN_WORKERS];
+    pthread_t helpers[MEDIAN_WORKERS];
+    int started[MEDIAN_WORKERS] = {0};
+    const size_t tiles = (bins + MEDIAN_TILE - 1) / MEDIAN_TILE;
+    const size_t workers = tiles < MEDIAN_WORKERS ? tiles : MEDIAN_WORKERS;
+    jobs[0] = (struct median_job){frames, rows, bins, 0, workers, scratch, median};
+    for (size_t w = 1; w < workers; w++) {
+        jobs[w] = (struct median_job){frames, rows, bins, w, workers, scratch + w * rows * MEDIAN_TILE, median};
+        /* a helper that cannot start leaves its tiles to the calling thread, below */
+        started[w] = pthread_create(&helpers[w], NULL, median_worker, &jobs[w]) == 0;
+    }
+    median_worker(&jobs[0]);
+    for (size_t w = 1; w < workers; w++) {
+        if (started[w])
+            pthread_join(helpers[w], NULL);
+        else
+            median_worker(&jobs[w]);
     }
 }
+
