@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -89,7 +90,6 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     raw = memoryview(payload).cast("B")
     digest = hashlib.sha512(raw).hexdigest()
     metadata["global"]["core:sha512"] = digest
-    _validate(metadata, len(raw), dtype)
     meta_bytes = _meta_bytes(metadata)
 
     meta_path, data_path = recording_paths(directory, basename)
@@ -98,8 +98,18 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     directory.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []
     try:
-        data_tmp = _write_temp(directory, basename + DATA_EXT, raw, created)
-        meta_tmp = _write_temp(directory, basename + META_EXT, meta_bytes, created)
+        # both temp files are made durable by another thread while this one validates the
+        # metadata (the schema check is pure Python, 1-2 ms; an fsync waits on the disk): the
+        # task waits for the longer of the two, not for their sum. Nothing is renamed into place
+        # before both are done, so invalid metadata still leaves nothing behind.
+        files = [_write_unsynced(directory, basename + DATA_EXT, raw, created),
+                 _write_unsynced(directory, basename + META_EXT, meta_bytes, created)]
+        syncing = _Fsyncs([fd for _, fd in files])
+        try:
+            _validate(metadata, len(raw), dtype)
+        finally:
+            syncing.join()
+        (data_tmp, _), (meta_tmp, _) = files
         _rename(data_tmp, data_path, created)
         _rename(meta_tmp, meta_path, created)
         _fsync_dir(directory)
@@ -107,6 +117,31 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
         _discard(created)
         raise
     return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=len(raw), metadata=metadata)
+
+
+class _Fsyncs(threading.Thread):
+    """fsync and close file descriptors in a thread of their own; :meth:`join` raises what failed."""
+
+    def __init__(self, fds: list[int]) -> None:
+        super().__init__(name="recording-fsync", daemon=True)
+        self._fds = fds
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        for fd in self._fds:
+            try:
+                if self._error is None:
+                    os.fsync(fd)
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer by join()
+                self._error = exc
+            finally:
+                os.close(fd)
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._error is not None:
+            raise self._error
 
 
 def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
@@ -338,6 +373,22 @@ def _meta_bytes(metadata: dict[str, Any]) -> bytes:
 
 def _temp_name(directory: Path, final_name: str) -> Path:
     return directory / f".{final_name}.tmp-{secrets.token_hex(6)}"
+
+
+def _write_unsynced(directory: Path, final_name: str, payload: bytes | memoryview,
+                    created: list[Path]) -> tuple[Path, int]:
+    """Write ``payload`` to a new temp file; (its path, its still open descriptor, not fsynced)."""
+    path = _temp_name(directory, final_name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    created.append(path)
+    try:
+        view = memoryview(payload).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
+    return path, fd
 
 
 def _write_temp(directory: Path, final_name: str, payload: bytes | memoryview, created: list[Path]) -> Path:
