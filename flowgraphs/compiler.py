@@ -18,6 +18,7 @@ child process and :func:`load_top_block_class` (the worker) do.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -56,6 +58,9 @@ class CompiledFlowgraph:
     key: str
     #: name -> {"type": GRC type, "default": evaluated default}
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the Parameters whose generated setter reaches every block that uses them
+    #: (``grc_compile.settable_parameters``): they can be given after the top block is built
+    settable: tuple[str, ...] = ()
 
     def defaults(self) -> dict[str, Any]:
         """Each Parameter block's default value (what the .grc says)."""
@@ -95,11 +100,11 @@ def _digest_files(digest: Any, paths: Iterable[Path]) -> None:
 def _gnuradio_fingerprint() -> str:
     """What identifies the installed GNU Radio, read without importing it (the web process must
     not): the size and time of its Python package's files that generate code."""
-    spec = importlib.util.find_spec("gnuradio")
-    if spec is None or not spec.submodule_search_locations:
+    locations = _gnuradio_locations()
+    if not locations:
         return "no-gnuradio"
     parts = []
-    for location in spec.submodule_search_locations:
+    for location in locations:
         for relative in ("__init__.py", "gr/__init__.py", "grc/core/platform.py",
                          "grc/core/generator/flow_graph.py.mako"):
             try:
@@ -110,24 +115,88 @@ def _gnuradio_fingerprint() -> str:
     return ";".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
+def _gnuradio_locations() -> tuple[str, ...]:
+    """Where the gnuradio package is (looked up once: it does not move while a process runs)."""
+    spec = importlib.util.find_spec("gnuradio")
+    return tuple(spec.submodule_search_locations or ()) if spec is not None else ()
+
+
 def _compiler_digest() -> str:
     """The compiler's own rules (and the window table they use) are part of every result."""
-    here = Path(__file__).resolve().parent
-    from scos_gr.sigmf_out import windows
-
     digest = hashlib.sha256()
-    _digest_files(digest, [here / "grc_compile.py", Path(windows.__file__)])
+    _digest_files(digest, _compiler_inputs())
     return digest.hexdigest()
 
 
 def cache_key(grc_path: Path, blocks_path: str | None = None) -> str:
+    """The compile cache's key of ``grc_path``: a hash of every file the result depends on.
+
+    Reading and hashing those files costs about 1 ms, paid by every task; so the key is kept,
+    per file, with the size, time and inode of each input, and read again only when one of them
+    changes. Files changed within the last :data:`RACY_S` seconds are always read (a file
+    rewritten within the filesystem's clock tick keeps its time; git calls this "racy").
+    """
+    blocks_path = blocks_path or grc_blocks_path()
+    inputs = [Path(grc_path), *_compiler_inputs(), *_block_definitions(blocks_path)]
+    stamp = (_gnuradio_fingerprint(), blocks_path, tuple(_file_stamp(f) for f in inputs))
+    memo = (str(grc_path), blocks_path)
+    known = _keys.get(memo)
+    if known is not None and known[0] == stamp:
+        return known[1]
     digest = hashlib.sha256()
     digest.update(Path(grc_path).read_bytes())
     digest.update(_gnuradio_fingerprint().encode())
-    for directory in (blocks_path or grc_blocks_path()).split(os.pathsep):
+    for directory in blocks_path.split(os.pathsep):
         _digest_files(digest, sorted(Path(directory).glob("scos_*.block.yml")))
     digest.update(_compiler_digest().encode())
-    return digest.hexdigest()[:20]
+    key = digest.hexdigest()[:20]
+    newest = max((t[1] for t in stamp[2] if t is not None), default=0)
+    if time.time_ns() - newest > RACY_S * 1e9:
+        _keys[memo] = (stamp, key)
+    else:
+        _keys.pop(memo, None)
+    return key
+
+
+#: seconds within which a file's time cannot be trusted to show a change (the clock tick of the
+#: filesystem's timestamps, with a wide margin)
+RACY_S = 2.0
+#: (grc path, blocks path) -> (the inputs' stamps, the key they gave)
+_keys: dict[tuple[str, str], tuple[tuple, str]] = {}
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, max(st.st_mtime_ns, st.st_ctime_ns), st.st_ino, st.st_dev)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiler_inputs() -> tuple[Path, ...]:
+    from scos_gr.sigmf_out import windows
+
+    return Path(__file__).resolve().parent / "grc_compile.py", Path(windows.__file__).resolve()
+
+
+#: blocks path -> (its folders' stamps, the scos block definitions found in them)
+_definitions: dict[str, tuple[tuple, list[Path]]] = {}
+
+
+def _block_definitions(blocks_path: str) -> list[Path]:
+    """The scos ``.block.yml`` files on ``blocks_path``, listed again only when a folder changes
+    (adding or removing a file changes its folder's time)."""
+    folders = blocks_path.split(os.pathsep)
+    stamp = tuple(_file_stamp(Path(d)) for d in folders)
+    known = _definitions.get(blocks_path)
+    if known is not None and known[0] == stamp and all(s is not None and time.time_ns() - s[1] > RACY_S * 1e9
+                                                       for s in stamp):
+        return known[1]
+    found = [f for d in folders for f in sorted(Path(d).glob("scos_*.block.yml"))]
+    _definitions[blocks_path] = (stamp, found)
+    return found
 
 
 _compile_lock = threading.Lock()
@@ -177,13 +246,18 @@ def _compile_into(grc_path: Path, target: Path, blocks_path: str, values_file: P
 
 
 def _result(grc_path: Path, entry: Path, key: str) -> CompiledFlowgraph:
-    report = json.loads((entry / "report.json").read_text(encoding="utf-8"))
+    report = _reports.get(entry)
+    if report is None:  # an entry's report never changes once it is in place: read it once
+        report = _reports[entry] = json.loads((entry / "report.json").read_text(encoding="utf-8"))
     if not report.get("ok"):
         raise CompileError("; ".join(report.get("problems") or [f"{grc_path.name}: does not compile"]))
     return CompiledFlowgraph(grc_path=grc_path, module_path=entry / report["module"], class_name=report["class_name"],
-                             key=key, parameters=dict(report.get("parameters") or {}))
+                             key=key, parameters=dict(report.get("parameters") or {}),
+                             settable=tuple(report.get("settable") or ()))
 
 
+#: cache entry -> its report.json, parsed
+_reports: dict[Path, dict[str, Any]] = {}
 _class_cache: dict[Path, type] = {}
 
 

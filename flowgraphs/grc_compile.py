@@ -8,7 +8,8 @@ lets GRC validate and evaluate it, applies the rules an action's flowgraph must 
 
     {"ok": bool, "problems": [sentences naming the block and the value],
      "class_name": "...", "module": "<class_name>.py",
-     "parameters": {name: {"type": GRC type, "default": evaluated default}}}
+     "parameters": {name: {"type": GRC type, "default": evaluated default}},
+     "settable": [Parameter names whose generated setter reaches every use (settable_parameters)]}
 
 grcc prints GRC's real reasons on stdout and only "Compilation error" on stderr; here every
 reason ends up in ``problems``, which the catalogue shows to the person who edited the file.
@@ -23,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -85,6 +87,7 @@ def compile_file(grc_path: Path, out_dir: Path, values: dict[str, Any] | None = 
     if report["problems"]:
         return report
     report["parameters"] = parameters_of(flow_graph)
+    report["settable"] = settable_parameters(flow_graph)
     report["problems"] = [f"{grc_path.name}: {message}" for message in action_problems(flow_graph)]
     if report["problems"] or values:
         report["ok"] = not report["problems"]
@@ -131,6 +134,44 @@ def parameters_of(flow_graph: Any) -> dict[str, dict[str, Any]]:
             found[block.name] = {"type": block.params["type"].get_value(),
                                  "default": _jsonable(block.params["value"].get_evaluated())}
     return found
+
+
+#: blocks trusted to take a new value through their GRC callbacks before the flowgraph starts
+#: (their setters are written for it); any other block that uses a Parameter makes it unsettable
+SETTABLE_BLOCK_PREFIX = "scos_"
+
+
+def settable_parameters(flow_graph: Any) -> list[str]:
+    """The Parameter blocks whose value can be changed after the top block is built, before it
+    starts: the generated ``set_<name>`` (GRC calls every callback that names the Parameter)
+    then reaches each block that uses it. That holds when every use is a parameter of a scos
+    block whose definition has a callback for that parameter; a use by another block (its
+    value taken once, at construction), by a Variable, another Parameter or a snippet makes
+    the Parameter unsettable. The runner builds a flowgraph before its task only when the
+    values it gives each task are all settable (``runner.prepare``)."""
+    from gnuradio.grc.core.utils.expr_utils import get_variable_dependencies
+
+    blocks = enabled_blocks(flow_graph)
+    names = [b.name for b in blocks if b.key == "parameter"]
+    if any(b.key in ("snippet", "epy_module") for b in blocks):
+        return []
+    settable = []
+    for name in names:
+        fits = True
+        for block in blocks:
+            if block.name == name or block.key in ("options", "import", "note"):
+                continue
+            callbacks = " ".join(str(c) for c in (block.templates.get("callbacks") or []))
+            for key, param in block.params.items():
+                value = param.get_value()
+                if not isinstance(value, str) or not get_variable_dependencies(value, [name]):
+                    continue
+                if not (block.key.startswith(SETTABLE_BLOCK_PREFIX)
+                        and re.search(r"\$\{\s*" + re.escape(key) + r"\s*\}", callbacks)):
+                    fits = False
+        if fits:
+            settable.append(name)
+    return settable
 
 
 def action_problems(flow_graph: Any) -> list[str]:

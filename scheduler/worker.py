@@ -10,12 +10,14 @@ is then recorded as failed with that reason and the schedule goes on.
 from __future__ import annotations
 
 import collections
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,9 @@ HANG_MARGIN_S = 15.0
 WARM_UP_TIMEOUT_S = 300.0
 #: lines of a worker's stderr kept for the detail of a task it dies in
 STDERR_LINES = 12
+#: seconds the worker waits, after answering, before it builds the next task's flowgraph (so
+#: the scheduler records the task on a quiet machine); a request arriving meanwhile goes first
+PREPARE_AFTER_S = 0.05
 
 
 class WorkerFailure(SchedulerError):
@@ -65,6 +70,13 @@ class TaskOutcome:
     recordings: list[Recording] = field(default_factory=list)
     log: str = ""
     capture_seconds: float = 0.0
+    #: seconds each step took in the worker: ``catalogue`` (the checked catalogue and the
+    #: calibration looked up) and the runner's (``runner.STEPS`` and the blocks' own)
+    steps: dict[str, float] = field(default_factory=dict)
+    #: when the worker took the request and when it sent this answer (``time.time()``): what the
+    #: pipe adds to a task is the rest
+    received_at: float = 0.0
+    replied_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,40 +108,85 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
     from scos_gr.flowgraphs.catalogue import catalogue_for
 
     catalogue = catalogue_for(settings)
-    prepared = runner.warm_up(list(catalogue.actions.values()), settings.flowgraph_cache_dir)
+    prepared = runner.warm_up(list(catalogue.actions.values()), settings.flowgraph_cache_dir, settings.radio)
     warning = "; ".join(catalogue.problems())  # a broken entry must not stop the other actions
     radio, radio_error = None, None
     try:  # open the radio once: a missing or busy device shows in /status before the first task
         radio = runner.radio_info(settings.radio)
     except ScosGrError as exc:
         radio_error = str(exc)
+    _settle()
     conn.send(WorkerReady(prepared=prepared, warning=warning, radio=radio, radio_error=radio_error))
     while True:
         try:
             request = conn.recv()
         except EOFError:
-            return
+            request = _STOP
         if request == _STOP:
+            runner.discard_prepared()  # its radio released, its temp files gone
             return
-        conn.send(_run(request, settings))
+        received = time.time()
+        gc.disable()  # no collection in the middle of a task (see _settle)
+        outcome, action = _run(request, settings)
+        outcome.received_at, outcome.replied_at = received, time.time()
+        conn.send(outcome)
+        # after the answer has gone, off the task's path: tear the task's flowgraph down, and
+        # build the next one for the same action unless another request is already waiting
+        # (runner.prepare: the scheduler is recording this task meanwhile, let it go first)
+        runner.release_finished()
+        gc.enable()
+        gc.collect()
+        if action is not None and not conn.poll(PREPARE_AFTER_S):
+            runner.prepare(action, radio=settings.radio, output_dir=request.output_dir,
+                           cache_dir=settings.flowgraph_cache_dir)
 
 
-def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
-    """One task in the worker; every failure becomes a failed outcome with its reason."""
+def _settle() -> None:
+    """Make the process's memory quiet for the tasks to come, once it has warmed up.
+
+    - Every object that exists now (GNU Radio, numpy, the flowgraphs' modules: about 40,000) is
+      moved out of the garbage collector's sight (``gc.freeze``): a full collection over them
+      takes 20-35 ms, and one could start in the middle of any task. The worker also holds the
+      collector off while a task runs and collects after answering.
+    - glibc gives memory blocks of 128 KiB and more back to the kernel when they are freed, so
+      the next task's arrays (a capture's frames: 1.2 MB for 300 x 1024) are fresh pages, each
+      faulted in at about 3 us: 1-2 ms per task. Blocks up to 32 MiB now come from the heap,
+      which keeps up to 256 MiB of freed memory for reuse (``mallopt``; glibc only).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # not glibc: only the page faults stay
+        pass
+
+
+def _run(request: TaskRequest, settings: Settings) -> tuple[TaskOutcome, Any]:
+    """One task in the worker; every failure becomes a failed outcome with its reason. Also
+    returns the catalogue's action (None when there was none)."""
     from scos_gr.calibration import load_sensor_calibration
     from scos_gr.flowgraphs import runner
     from scos_gr.flowgraphs.catalogue import KIND_LOG, catalogue_for
 
+    began = time.perf_counter()
+    action = None
     try:
         catalogue = catalogue_for(settings)
         action = catalogue.get(request.action)
         if action is None:
             reason = catalogue.unavailable.get(request.action)
             return TaskOutcome(ok=False, error=f"action {request.action!r} is unavailable: {reason}" if reason
-                               else f"unknown action {request.action!r} (not in the catalogue)")
+                               else f"unknown action {request.action!r} (not in the catalogue)"), None
+        calibration = load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file)
+        looked_up = time.perf_counter() - began
         result = runner.run_action(
             action,
-            calibration=load_sensor_calibration(settings.calibration_file, settings.onboard_calibration_file),
+            calibration=calibration,
             radio=settings.radio,
             output_dir=request.output_dir,
             basename=request.basename,
@@ -140,14 +197,15 @@ def _run(request: TaskRequest, settings: Settings) -> TaskOutcome:
             calibration_file=settings.onboard_calibration_file,
         )
     except runner.ActionError as exc:
-        return TaskOutcome(ok=False, error=str(exc), radio_failure=isinstance(exc, runner.RadioFailure))
+        return TaskOutcome(ok=False, error=str(exc), radio_failure=isinstance(exc, runner.RadioFailure)), action
     except ScosGrError as exc:  # the catalogue or the calibration file is broken: the task says which
-        return TaskOutcome(ok=False, error=str(exc))
+        return TaskOutcome(ok=False, error=str(exc)), action
     except Exception as exc:  # never let a surprise kill the worker silently
         log.error("task failed unexpectedly:\n%s", traceback.format_exc())
-        return TaskOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return TaskOutcome(ok=False, error=f"{type(exc).__name__}: {exc}"), action
     return TaskOutcome(ok=True, radio_ok=action.kind != KIND_LOG,  # the radio delivered: it is healthy
-                       log=result.log, capture_seconds=result.capture_seconds, recordings=result.recordings)
+                       log=result.log, capture_seconds=result.capture_seconds, recordings=result.recordings,
+                       steps={"catalogue": looked_up, **result.steps}), action
 
 
 class StderrTail:

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -89,7 +90,6 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     raw = memoryview(payload).cast("B")
     digest = hashlib.sha512(raw).hexdigest()
     metadata["global"]["core:sha512"] = digest
-    _validate(metadata, len(raw), dtype)
     meta_bytes = _meta_bytes(metadata)
 
     meta_path, data_path = recording_paths(directory, basename)
@@ -98,8 +98,18 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     directory.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []
     try:
-        data_tmp = _write_temp(directory, basename + DATA_EXT, raw, created)
-        meta_tmp = _write_temp(directory, basename + META_EXT, meta_bytes, created)
+        # both temp files are made durable by another thread while this one validates the
+        # metadata (the schema check is pure Python, 1-2 ms; an fsync waits on the disk): the
+        # task waits for the longer of the two, not for their sum. Nothing is renamed into place
+        # before both are done, so invalid metadata still leaves nothing behind.
+        files = [_write_unsynced(directory, basename + DATA_EXT, raw, created),
+                 _write_unsynced(directory, basename + META_EXT, meta_bytes, created)]
+        syncing = _Fsyncs([fd for _, fd in files])
+        try:
+            _validate(metadata, len(raw), dtype)
+        finally:
+            syncing.join()
+        (data_tmp, _), (meta_tmp, _) = files
         _rename(data_tmp, data_path, created)
         _rename(meta_tmp, meta_path, created)
         _fsync_dir(directory)
@@ -109,16 +119,45 @@ def write_recording(directory: Path | str, basename: str, data: np.ndarray, meta
     return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=len(raw), metadata=metadata)
 
 
+class _Fsyncs(threading.Thread):
+    """fsync and close file descriptors in a thread of their own; :meth:`join` raises what failed."""
+
+    def __init__(self, fds: list[int]) -> None:
+        super().__init__(name="recording-fsync", daemon=True)
+        self._fds = fds
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        for fd in self._fds:
+            try:
+                if self._error is None:
+                    os.fsync(fd)
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer by join()
+                self._error = exc
+            finally:
+                os.close(fd)
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._error is not None:
+            raise self._error
+
+
 def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path | str,
-                       metadata: Mapping[str, Any], expected_bytes: int | None = None) -> Recording:
+                       metadata: Mapping[str, Any], expected_bytes: int | None = None,
+                       sha512: str | None = None) -> Recording:
     """Complete a recording whose data another writer (a GNU Radio file sink) put in a temp file.
 
-    The temp file is hashed in chunks (constant memory), fsynced and renamed to
-    ``{basename}.sigmf-data`` (copied first if it lives on another filesystem), then the
-    metadata (with ``core:sha512``) is written atomically. ``expected_bytes``: what the writer
-    was given to write; a shorter file is refused (:class:`DiskFull` when the filesystem is
-    full: a file sink stops writing there without a word). On any error the temp file and
-    everything written here are removed, and the error is raised.
+    ``sha512``: the data's SHA-512, computed by whoever saw the bytes on their way to the file
+    (``iq_sink``'s probe): the file is then never read back, which for a large capture was a
+    second pass as long as the capture itself. None: the file is hashed here, in chunks.
+    ``expected_bytes``: what the writer was given to write; a shorter file is refused
+    (:class:`DiskFull` when the filesystem is full: a file sink stops writing there without a
+    word). The temp file is fsynced (once) and renamed to ``{basename}.sigmf-data`` (copied
+    first if it lives on another filesystem), then the metadata (with ``core:sha512``) is
+    written atomically. On any error the temp file and everything written here are removed,
+    and the error is raised.
     """
     directory = Path(directory)
     data_path_tmp = Path(data_path_tmp)
@@ -127,13 +166,14 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _check_basename(basename)
         metadata = _copy(metadata)
         dtype = _dtype_of(metadata)
-        hasher = hashlib.sha512()
-        size = 0
-        with open(data_path_tmp, "rb") as f:
-            for chunk in iter(lambda: f.read(_CHUNK), b""):
-                hasher.update(chunk)
-                size += len(chunk)
-        digest = hasher.hexdigest()
+        if sha512 is None:
+            hasher = hashlib.sha512()
+            with open(data_path_tmp, "rb") as f:
+                for chunk in iter(lambda: f.read(_CHUNK), b""):
+                    hasher.update(chunk)
+            sha512 = hasher.hexdigest()
+        digest = sha512
+        size = data_path_tmp.stat().st_size
         metadata["global"]["core:sha512"] = digest
         if expected_bytes is not None and size < expected_bytes:
             raise _cut_short(data_path_tmp, size, expected_bytes)
@@ -166,6 +206,33 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _discard(created)
         raise
     return Recording(meta_path=meta_path, data_path=data_path, sha512=digest, data_bytes=size, metadata=metadata)
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``length`` bytes of the file ``fd`` from ``offset`` to
+    disk now, without waiting (Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``; elsewhere
+    nothing). A writer that calls it as its data grows overlaps the disk's work with its own,
+    so the fsync that makes the file durable has only the tail left to wait for. It promises
+    no durability itself."""
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _sync_file_range() -> Any:
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
 
 
 def recording_paths(directory: Path | str, basename: str) -> tuple[Path, Path]:
@@ -280,6 +347,10 @@ def _cut_short(path: Path, data_bytes: int, expected: int) -> RecordingError:
                                       f"free): the recording got {data_bytes} of its {expected} bytes; nothing was kept",
                         str(path))
     return InvalidRecording(f"the data file holds {data_bytes} of the {expected} bytes written to it")
+def warm_up() -> None:
+    """Compile the SigMF schema now (imports and compile: 15-50 ms), not in a process's first
+    recording."""
+    _schema_validator()
 
 
 @functools.lru_cache(maxsize=1)
@@ -344,6 +415,22 @@ def _meta_bytes(metadata: dict[str, Any]) -> bytes:
 
 def _temp_name(directory: Path, final_name: str) -> Path:
     return directory / f".{final_name}.tmp-{secrets.token_hex(6)}"
+
+
+def _write_unsynced(directory: Path, final_name: str, payload: bytes | memoryview,
+                    created: list[Path]) -> tuple[Path, int]:
+    """Write ``payload`` to a new temp file; (its path, its still open descriptor, not fsynced)."""
+    path = _temp_name(directory, final_name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    created.append(path)
+    try:
+        view = memoryview(payload).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
+    return path, fd
 
 
 def _write_temp(directory: Path, final_name: str, payload: bytes | memoryview, created: list[Path]) -> Path:

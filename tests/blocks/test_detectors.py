@@ -108,3 +108,31 @@ def test_frames_that_are_all_infinite_give_infinite_detectors_in_both_implementa
         acc.update(frames)
         for name, values in acc.result().items():
             assert np.isposinf(values).all(), (name, kernels)
+
+
+@pytest.mark.parametrize("num_frames,fft_size", [(1, 64), (2, 64), (299, 100), (300, 1024), (4, 130)])
+def test_the_compiled_exact_median_is_numpys_median_value_for_value(num_frames, fft_size):
+    rng = np.random.default_rng(num_frames * fft_size)
+    frames = _awkward_frames(rng, max(num_frames, 12), fft_size)[:num_frames]
+    frames[:, 5] = 2.5  # a bin of ties
+    frames[: num_frames // 2 + 1, 6] = -1.0  # negative values (not a power, but ordered all the same)
+    frames[:, 7] = -0.0
+    median = ps.ExactMedian(fft_size, num_frames, ps.KERNELS)
+    median.update(frames)
+    rows = np.sort(frames.astype(np.float64), axis=0)  # numpy.median: the mean of the middle value(s)
+    want = (rows[(num_frames - 1) // 2] + rows[num_frames // 2]) / 2.0
+    np.testing.assert_array_equal(median.result(), want)
+
+
+def test_the_next_capture_of_an_accumulator_reuses_the_frames_memory_and_forgets_the_last():
+    rng = np.random.default_rng(13)
+    first, second = (rng.exponential(1.0, (2, 40, 32)) * np.array([1.0, 1e3])[:, None, None]).astype(np.float32)
+    acc = ps.DetectorAccumulator(32, 40)
+    acc.update(first)
+    acc.result()
+    memory = acc.median._frames
+    acc.reset()
+    acc.update(second[:25])
+    acc.update(second[25:])
+    assert acc.median._frames is memory
+    np.testing.assert_allclose(acc.result()["median"], np.median(second.astype(np.float64), axis=0), rtol=1e-7)

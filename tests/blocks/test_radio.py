@@ -158,3 +158,36 @@ def test_the_sim_clips_at_its_full_scale_like_an_adc():
     assert np.max(np.abs(odd.view(np.float32))) == pytest.approx(1.0)  # the sig_source path clips too
     with pytest.raises(scos.RadioError, match="full_scale"):
         scos.radio_source("sim,full_scale=0", 1e6, 100e6)
+
+
+def test_no_monitor_call_ends_in_the_second_half_of_a_chunk():
+    from gnuradio.scos.monitor import chunk_window
+
+    assert chunk_window(0, 4096) == 4096 and chunk_window(0, 1024) == 1024
+    assert chunk_window(0, 300) == 300  # within the first half: the next call starts there
+    assert chunk_window(0, 700) == 511  # would end at 700: stops before the middle
+    assert chunk_window(0, 1700) == 1024 and chunk_window(300, 1500) == 724  # stops at the boundary
+    assert chunk_window(511, 300) == 0  # starts just before the middle, ends past it: wait for the rest
+    assert chunk_window(511, 513) == 513  # reaches the boundary
+    assert chunk_window(700, 100) == 100  # already past the middle (nothing came): passed whole
+
+
+def test_a_radio_delivering_short_packets_gets_every_count_tagged_in_its_chunks_first_half():
+    # short packets: calls that start inside a chunk must still tag where stream_to_vector keeps
+    # the count in the chunk's own frame (a finite stream's very last chunk excepted: when no
+    # more samples come, its end is passed as it is)
+    x = np.full(30 * 1024, 0.9, dtype=np.complex64)  # every sample at the 0.5 full scale
+    src = blocks.vector_source_c(x.tolist())
+    src.set_max_noutput_items(700)
+    src.set_max_output_buffer(1500)
+    tb = gr.top_block()
+    monitor = scos.radio_monitor(1e6, 0.5)
+    sink = blocks.vector_sink_c()
+    tb.connect(src, monitor, sink)
+    tb.run()
+    counts = _tags(sink, "scos_overload")
+    assert all(offset % 1024 < 512 for offset, _ in counts if offset < 29 * 1024), counts
+    per_chunk: dict[int, int] = {}
+    for offset, count in counts:
+        per_chunk[offset // 1024] = per_chunk.get(offset // 1024, 0) + count
+    assert per_chunk == {chunk: 1024 for chunk in range(30)}

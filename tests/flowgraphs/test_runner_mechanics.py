@@ -1,8 +1,12 @@
 """The runner's mechanics on small stock-block flowgraphs: cache, edits, timeouts, errors, cleanup."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
+from scos_gr.flowgraphs import compiler
 from scos_gr.flowgraphs.catalogue import Action, KIND_LOG
 from scos_gr.flowgraphs.compiler import compile_flowgraph, CompileError
 from scos_gr.flowgraphs.runner import ActionError, FlowgraphTimeout, run_action
@@ -28,6 +32,31 @@ def test_compile_is_cached_by_content_and_an_edit_recompiles(tmp_path):
     edited = compile_flowgraph(grc, cache)
     assert edited.key != first.key
     assert "77" in edited.module_path.read_text()
+
+
+def test_an_edit_that_keeps_the_size_within_the_same_clock_tick_is_still_a_new_key(tmp_path, monkeypatch):
+    # the key is kept per file by size and time; a rewrite within the filesystem's clock tick
+    # keeps both (here the clock does not tick at all), so a file changed in the last seconds is
+    # always read again
+    tick = time.time_ns()
+    stamp = compiler._file_stamp
+    monkeypatch.setattr(compiler, "_file_stamp", lambda path: stamp(path) and (stamp(path)[0], tick, *stamp(path)[2:]))
+    grc = write_stock_flowgraph(tmp_path / "fg.grc", "fg_tick", num_items="1000")
+    first = compiler.cache_key(grc)
+    write_stock_flowgraph(grc, "fg_tick", num_items="2000")  # same length, same time
+    assert compiler.cache_key(grc) != first
+
+
+def test_the_key_of_an_unchanged_flowgraph_is_not_read_again(tmp_path, monkeypatch):
+    grc = write_stock_flowgraph(tmp_path / "fg.grc", "fg_kept")
+    monkeypatch.setattr(compiler, "RACY_S", -1.0)  # as if every file were old
+    first = compiler.cache_key(grc)
+    reads = []
+    monkeypatch.setattr(compiler, "_digest_files", lambda digest, paths: reads.append(paths))
+    assert compiler.cache_key(grc) == first and reads == []
+    os.utime(grc, ns=(0, grc.stat().st_mtime_ns + 10**9))  # touched: read again
+    compiler.cache_key(grc)
+    assert reads
 
 
 def test_grcc_error_is_reported_with_the_file_name(tmp_path):
@@ -72,3 +101,16 @@ def test_log_action_succeeds_without_a_recording(tmp_path, caplog):
                             context=TaskContext(task_id=7, schedule=ScheduleInfo(name="e")))
     assert result.recordings == []
     assert "task 7" in result.log and "task 7" in caplog.text
+
+
+def test_a_run_reports_its_steps_and_leaves_the_teardown_for_later(tmp_path):
+    from scos_gr.flowgraphs import runner
+
+    write_stock_flowgraph(tmp_path / "steps.grc", "steps_fg")
+    action = Action(name="steps", summary="", description="", flowgraph="steps.grc", base_dir=tmp_path, records=False)
+    result = run_action(action, radio="sim", output_dir=tmp_path / "o", basename="s", cache_dir=tmp_path / "cache")
+    assert list(result.steps) == ["compile", "build", "start", "run", "finish"]
+    assert all(seconds >= 0 for seconds in result.steps.values())
+    assert result.steps["run"] <= result.capture_seconds + 0.05
+    assert len(runner._finished) == 1  # still alive: torn down once the outcome has gone
+    assert runner.release_finished() >= 0 and runner._finished == []

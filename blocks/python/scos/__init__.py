@@ -32,11 +32,11 @@ from .sea import apd, pfp, pvt, sea_sink
 from .sigmf_sink import sigmf_sink
 from .sim import reset_failure_counters, retunable_sim, sim_source
 from .survey import step_frequencies, survey_sink, survey_source, survey_stepper
-from .task_block import RecordingBlock, TaskBlock, collect_task_blocks
+from .task_block import RecordingBlock, TaskBlock, collect_task_blocks, rehearsal, rehearsing
 from .y_factor import y_factor
 
 __all__ = ["RadioError", "radio_info", "radio_source", "radio_monitor", "reset_failure_counters",
            "sim_source", "power_stats", "sigmf_sink", "iq_sink", "radio_health", "survey_source", "survey_sink",
            "survey_stepper", "retunable_sim", "step_frequencies", "DETECTORS", "CAPTURE_TAG",
            "RADIO_TAG", "OVERLOAD_TAG", "TaskBlock", "RecordingBlock", "collect_task_blocks", "channel_source",
-           "calibration_source", "apd", "pvt", "pfp", "sea_sink", "y_factor"]
+           "calibration_source", "apd", "pvt", "pfp", "sea_sink", "y_factor", "rehearsal", "rehearsing"]

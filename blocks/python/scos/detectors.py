@@ -8,11 +8,13 @@ rows; :class:`DetectorAccumulator` keeps per bin the running min, max, sum, the 
 the median's state, and gives the raw statistics when the capture is complete. The block turns
 them into dBm (:func:`watts_scale`, :func:`~.units.to_dbm`).
 
-Two loops are compiled C (``blocks/lib/detector_kernels.c``, loaded with ctypes as ``KERNELS``):
-the running min/max/sum and the median's histogram counting, each one pass over a batch. numpy
-needs several passes and temporaries for the same work, which made the detector cost more CPU
-per sample than the whole FFT chain in front of it. When the library is not built, numpy does
-everything (same results, tested against each other) and a warning is logged.
+Three loops are compiled C (``blocks/lib/detector_kernels.c``, loaded with ctypes as ``KERNELS``):
+the running min/max/sum and the median's histogram counting, each one pass over a batch, and
+the exact median of a short capture. numpy needs several passes and temporaries for the first
+two, which made the detector cost more CPU per sample than the whole FFT chain in front of it,
+and sorts every bin for the third (4-5 ms of each 300-frame task, after its last frame; the C
+selection takes about a quarter of that). When the library is not built, numpy does everything
+(same results, tested against each other) and a warning is logged.
 
 The median and its memory
 -------------------------
@@ -84,6 +86,10 @@ def load_kernels() -> ctypes.CDLL | None:
     lib.scos_histogram_add.argtypes = [array(np.float32, 2), size, size, ctypes.c_int,
                                        array(np.uint32, 2), ctypes.c_int32, size]
     lib.scos_histogram_add.restype = None
+    lib.scos_median_scratch_size.argtypes = [size]
+    lib.scos_median_scratch_size.restype = size
+    lib.scos_exact_median.argtypes = [array(np.float32, 2), size, size, array(np.uint32, 1), array(np.float64, 1)]
+    lib.scos_exact_median.restype = None
     return lib
 
 
@@ -115,10 +121,21 @@ def watts_scale(window: str, fft_size: int) -> float:
 
 
 class ExactMedian:
-    """Keeps the capture's frames; the exact per-bin median at the end (sort, middle value(s))."""
+    """Keeps the capture's frames; the exact per-bin median at the end: the mean of the middle
+    value(s), as ``numpy.median``. ``kernels``: the C selection (no sort); None: numpy sorts.
 
-    def __init__(self, fft_size: int, num_ffts: int):
+    The frames' memory is kept from one capture to the next (:meth:`reset`): a survey's steps
+    and the captures of one block reuse it instead of faulting in fresh pages each time.
+    """
+
+    def __init__(self, fft_size: int, num_ffts: int, kernels: ctypes.CDLL | None = None):
         self._frames = np.empty((num_ffts, fft_size), dtype=np.float32)
+        self._n = 0
+        self._kernels = kernels
+        self._scratch = None if kernels is None else np.empty(kernels.scos_median_scratch_size(num_ffts),
+                                                               dtype=np.uint32)
+
+    def reset(self) -> None:
         self._n = 0
 
     def update(self, frames: np.ndarray) -> None:
@@ -126,8 +143,12 @@ class ExactMedian:
         self._n += len(frames)
 
     def result(self) -> np.ndarray:
-        rows = np.sort(np.ascontiguousarray(self._frames[:self._n].T), axis=1)
         k = self._n
+        if self._kernels is not None and k:
+            median = np.empty(self._frames.shape[1], dtype=np.float64)
+            self._kernels.scos_exact_median(self._frames, k, self._frames.shape[1], self._scratch, median)
+            return median
+        rows = np.sort(np.ascontiguousarray(self._frames[:k].T), axis=1)
         return (rows[:, (k - 1) // 2].astype(np.float64) + rows[:, k // 2]) / 2.0
 
 
@@ -240,12 +261,15 @@ class DetectorAccumulator:
         self.max = np.full(n, -np.inf, dtype=np.float32)
         self.sum = np.zeros(n, dtype=np.float64)
         self.last = np.zeros(n, dtype=np.float32)
-        self.median: ExactMedian | HistogramMedian | None = None
-        if "median" in self.detectors:
-            if self.num_ffts * self.fft_size * 4 <= self._exact_bytes:
-                self.median = ExactMedian(self.fft_size, self.num_ffts)
+        if "median" not in self.detectors:
+            self.median: ExactMedian | HistogramMedian | None = None
+        elif self.num_ffts * self.fft_size * 4 <= self._exact_bytes:
+            if isinstance(getattr(self, "median", None), ExactMedian):
+                self.median.reset()  # the next capture of this block reuses the frames' memory
             else:
-                self.median = HistogramMedian(self.fft_size, self._kernels)
+                self.median = ExactMedian(self.fft_size, self.num_ffts, self._kernels)
+        else:
+            self.median = HistogramMedian(self.fft_size, self._kernels)
 
     @property
     def complete(self) -> bool:

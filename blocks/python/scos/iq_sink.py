@@ -1,16 +1,20 @@
 """Raw IQ to disk: a stock file sink writes the samples (no copy through Python), then SigMF.
 
 ``iq_sink`` is a hier block: its input feeds a ``blocks.file_sink`` writing to a hidden temp
-name in the output directory, and, in parallel, a small probe that only looks at the stream
-(what the radio knows from the ``scos_radio`` tag on the first sample: frequency, sample rate,
-gain, device; the time its first sample arrived, ``rx_time``, ``scos_dropped`` and
-``scos_overload`` tags, the count). When the flowgraph has finished, the runner calls
-:meth:`iq_sink.finalize`, which closes the file, checks that every expected sample is there,
-and hands it to ``sigmf_out.writer.finalize_recording`` (hash, rename into place, metadata
-written last). Until then nothing has the recording's name.
+name in the output directory, and, in parallel (its own thread), a probe that looks at the same
+buffers: what the radio knows from the ``scos_radio`` tag on the first sample (frequency, sample
+rate, gain, device), the time its first sample arrived, ``rx_time``, ``scos_dropped`` and
+``scos_overload`` tags, the count, and the SHA-512 of the bytes, computed while they flow. The
+probe also asks the kernel to start writing the file's new data to disk as it goes
+(``writer.start_writeback``), so the one fsync at the end has little left to wait for. When the
+flowgraph has finished, the runner calls :meth:`iq_sink.finalize`, which checks that every
+expected sample is in the file and hands it with its hash to
+``sigmf_out.writer.finalize_recording`` (fsync once, rename into place, metadata written last):
+the data is never read back. Until then nothing has the recording's name.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -21,18 +25,26 @@ from gnuradio import blocks, gr
 from scos_gr.errors import BlockError
 from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.metadata import Capture, iq_metadata
-from scos_gr.sigmf_out.writer import finalize_recording, temp_data_path
+from scos_gr.sigmf_out.writer import finalize_recording, start_writeback, temp_data_path
 
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
 from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
 from .task_block import RecordingBlock
 
 
-class iq_probe(gr.sync_block):
-    """Watches a complex stream: the radio's facts, first-sample time, samples seen, samples
-    reported lost, samples at full scale."""
+#: bytes of new data after which the probe asks the kernel to start writing them to disk
+WRITEBACK_BYTES = 16 << 20
 
-    def __init__(self):
+
+class iq_probe(gr.sync_block):
+    """Watches a complex stream on its way to a file: the radio's facts, first-sample time,
+    samples seen, samples reported lost, samples at full scale, and the SHA-512 of the bytes.
+
+    ``path``: the file the same stream is written to; as its data grows the probe starts its
+    writeback (every :data:`WRITEBACK_BYTES`), so the disk writes while the data still flows.
+    """
+
+    def __init__(self, path: str | None = None):
         gr.sync_block.__init__(self, "scos_iq_probe", [np.complex64], [])
         self.samples = 0
         self.first_sample_time: float | None = None
@@ -40,15 +52,26 @@ class iq_probe(gr.sync_block):
         self.dropped_samples = 0
         self.overflows = 0
         self.overload_samples = 0
+        self.path = path
+        self._sha512 = hashlib.sha512()
+        self._fd: int | None = None
+        self._written_back = 0
+        self._since_writeback = 0
         self._dropped_key = pmt.intern(DROPPED_TAG)
         self._overload_key = pmt.intern(OVERLOAD_TAG)
         self._radio_key = pmt.intern(RADIO_TAG)
         self._rx_time = pmt.intern("rx_time")
 
+    def hexdigest(self) -> str:
+        """SHA-512 of every sample seen, as stored (complex64, little-endian)."""
+        return self._sha512.hexdigest()
+
     def work(self, input_items, output_items):
-        n = len(input_items[0])
+        samples = input_items[0]
+        n = len(samples)
         if self.first_sample_time is None and n:
             self.first_sample_time = time.time()
+        self._sha512.update(samples.view(np.uint8))  # hashlib lets go of the GIL for this
         for tag in self.get_tags_in_window(0, 0, n):
             if pmt.eq(tag.key, self._dropped_key):
                 dropped, overflows = dropped_samples_of(tag.value)
@@ -63,7 +86,29 @@ class iq_probe(gr.sync_block):
                 if seconds:
                     self.first_sample_time = seconds
         self.samples += n
+        self._since_writeback += samples.nbytes
+        if self._since_writeback >= WRITEBACK_BYTES and self.path:
+            self._writeback()
         return n
+
+    def _writeback(self) -> None:
+        """Start the disk writing what the file sink has written since last time (no waiting)."""
+        self._since_writeback = 0
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            size = os.fstat(self._fd).st_size
+        except OSError:  # the file is the sink's to report on; this is only a head start
+            return
+        if size > self._written_back:
+            start_writeback(self._fd, self._written_back, size - self._written_back)
+            self._written_back = size
+
+    def stop(self) -> bool:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        return True
 
 
 class iq_sink(gr.hier_block2, RecordingBlock):
@@ -85,13 +130,42 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         self.temp_path = str(temp_data_path(self.output_dir, self.basename))
         self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, self.temp_path, False)
         self.file_sink.set_unbuffered(False)
-        self.probe = iq_probe()
+        self.probe = iq_probe(self.temp_path)
         self.connect(self, self.file_sink)
         self.connect(self, self.probe)
         self.started = time.time()
 
+    # The task's values, given after construction (GRC callbacks: a flowgraph built before its
+    # task, see scos_gr.flowgraphs.runner.prepare). Before the flowgraph starts only.
+    def set_output_dir(self, output_dir: str) -> None:
+        self.output_dir = str(output_dir)
+        self._retarget()
+
+    def set_basename(self, basename: str) -> None:
+        self.basename = str(basename)
+        self._retarget()
+
+    def set_metadata_json(self, metadata_json: str) -> None:
+        self.context = TaskContext.from_json(metadata_json)
+
+    def _retarget(self) -> None:
+        """Write to the temp name of the current output directory and basename (the file sink
+        opens it now and switches to it before its first sample); the old one goes."""
+        old = self.temp_path
+        os.makedirs(self.output_dir, exist_ok=True)
+        self.temp_path = str(temp_data_path(self.output_dir, self.basename))
+        self.file_sink.open(self.temp_path)
+        self.probe.path = self.temp_path
+        try:
+            os.unlink(old)
+        except OSError:
+            pass
+
     def finalize(self) -> None:
-        """Close the file and complete the recording (called by the runner after the run)."""
+        """Complete the recording (called by the runner after the run): the file sink flushed
+        the file when the flowgraph stopped; SigMF it with the hash computed on the way (the
+        data is not read again). A file shorter than the samples that reached the sink is
+        refused by ``finalize_recording`` (``DiskFull`` when the filesystem is full)."""
         self.file_sink.close()
         probe = self.probe
         written = probe.samples
@@ -108,5 +182,7 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         metadata = iq_metadata(
             sample_rate=float(radio["sample_rate"]), capture=capture,
             radio=radio_of(radio), context=self.context)
-        self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata,
-                                            expected_bytes=written * np.dtype(np.complex64).itemsize)
+        with self.timed_step("write"):  # fsync once, rename, metadata
+            self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata,
+                                                expected_bytes=written * np.dtype(np.complex64).itemsize,
+                                                sha512=probe.hexdigest())

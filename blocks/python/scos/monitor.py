@@ -13,7 +13,10 @@ and the survey's source) and passes the samples through unchanged. On the way it
   on the first sample of every :data:`OVERLOAD_CHUNK`-sample chunk that has any, chunks aligned
   to the stream's sample offsets. GNU Radio's stream_to_vector moves a tag to the *nearest*
   frame, so the chunk's first sample (a multiple of the chunk, hence of any FFT size that
-  divides it) is the place that keeps a count in its own frame and capture;
+  divides it) is the place that keeps a count in its own frame and capture. The monitor's calls
+  are whole chunks whenever it can; one that starts inside a chunk (after a short radio
+  packet) tags its part of the count on its first sample, which :func:`chunk_window` keeps in
+  the chunk's first half;
 - turns gaps in the device's ``rx_time`` tags into ``scos_dropped`` tags (see :mod:`.rx_time`).
 
 The FFT chain (stream_to_vector, fft_vcc, complex_to_mag_squared, head) propagates these tags;
@@ -21,6 +24,7 @@ The FFT chain (stream_to_vector, fft_vcc, complex_to_mag_squared, head) propagat
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 import numpy as np
@@ -39,6 +43,10 @@ OVERLOAD_TAG = "scos_overload"
 
 #: Samples per overload-counting chunk (at most one ``scos_overload`` tag per chunk).
 OVERLOAD_CHUNK = 1024
+
+#: Seconds the monitor waits for the rest of a chunk before passing a window that would leave
+#: the next call starting in the chunk's second half (see :func:`chunk_window`).
+CHUNK_WAIT_S = 0.002
 
 #: Full scale of gr-osmosdr devices: they deliver samples normalised to [-1, 1].
 OSMOSDR_FULL_SCALE = 1.0
@@ -88,11 +96,25 @@ class radio_monitor(gr.sync_block):
         self._dropped_key = pmt.intern(DROPPED_TAG)
         self._overload_key = pmt.intern(OVERLOAD_TAG)
         self._radio_pending = self.radio is not None
+        self._waited: tuple[int, int] | None = None
+        # never a call for less room than a chunk, and each call stops at a chunk boundary when
+        # it reaches one (chunk_window): so a chunk's count is tagged on its first sample
+        # (GNU Radio's set_alignment would round calls down too, but then leaves a finite
+        # stream's last partial chunk unpassed)
+        self.set_min_noutput_items(OVERLOAD_CHUNK)
 
     def work(self, input_items, output_items):
-        n = len(output_items[0])
+        window = (self.nitems_written(0), len(output_items[0]))
+        n = chunk_window(*window)
+        if n == 0:  # give the radio a moment to deliver the rest of the chunk
+            if self._waited != window:
+                self._waited = window
+                time.sleep(CHUNK_WAIT_S)
+                return 0
+            n = window[1]  # nothing came: the stream ends here (or the radio stalls)
+        self._waited = None
         samples = input_items[0][:n]
-        output_items[0][:] = samples
+        output_items[0][:n] = samples
         start = self.nitems_written(0)
         if self._radio_pending and n:
             self.add_item_tag(0, start, pmt.intern(RADIO_TAG), pmt.to_pmt(self.radio))
@@ -131,6 +153,30 @@ class radio_monitor(gr.sync_block):
                     self.add_item_tag(0, tag.offset, self._dropped_key,
                                       pmt.to_pmt({"dropped_samples": int(lost), "overflows": 1}))
             self._last_rx_time = (tag.offset, seconds)
+
+
+def chunk_window(start: int, n: int, chunk: int = OVERLOAD_CHUNK) -> int:
+    """How many of the ``n`` samples from stream offset ``start`` the monitor passes in this call.
+
+    A call that starts inside a chunk (the one before it had fewer samples than a chunk: the
+    radio delivered a short packet, or the stream ended) tags that chunk's remaining count on
+    its own first sample. stream_to_vector moves a tag to the *nearest* frame, so that sample
+    must lie in the chunk's first half: no call may end in a chunk's second half. A call stops
+    at the last chunk boundary it reaches or, within one chunk, just before its middle. 0: the
+    call starts just before the middle and its window ends inside the second half (wait for
+    more samples; see radio_monitor.work). A call that starts later in the chunk (after such a
+    wait found no more) is passed whole."""
+    end = start + n
+    tail = end % chunk
+    if tail < chunk // 2:
+        return n
+    boundary = end - tail
+    if boundary > start:
+        return boundary - start
+    before_middle = boundary + chunk // 2 - 1
+    if before_middle > start:
+        return before_middle - start
+    return 0 if before_middle == start else n
 
 
 def overloaded(samples: np.ndarray, full_scale: float) -> np.ndarray | None:

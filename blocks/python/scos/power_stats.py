@@ -161,7 +161,8 @@ class power_stats(gr.basic_block, TaskBlock):
             self._acc.update(frames[used:used + take])
             used += take
             if self._acc.complete:
-                self._emit(out[produced:produced + size], produced)
+                with self.timed_step("detectors"):  # the capture's spectra, after its last frame
+                    self._emit(out[produced:produced + size], produced)
                 produced += size
         self.consume(0, used)
         return produced

@@ -72,6 +72,17 @@ class spectra_collector(gr.basic_block, RecordingBlock):
     def forecast(self, noutput_items, ninputs):
         return [1] * ninputs
 
+    # The task's values, given after construction (GRC callbacks: a flowgraph built before its
+    # task, see scos_gr.flowgraphs.runner.prepare). Before the flowgraph starts only.
+    def set_output_dir(self, output_dir: str) -> None:
+        self.output_dir = str(output_dir)
+
+    def set_basename(self, basename: str) -> None:
+        self.basename = str(basename)
+
+    def set_metadata_json(self, metadata_json: str) -> None:
+        self.context = TaskContext.from_json(metadata_json)
+
     def _expected(self, first: Mapping[str, Any]) -> int:  # pragma: no cover - every sink defines it
         raise NotImplementedError
 
@@ -130,10 +141,12 @@ class spectra_collector(gr.basic_block, RecordingBlock):
 
     def _write(self) -> Recording:
         first = self.captures[0]
-        metadata = detection_metadata(spectra=spectra_of(first), sample_rate=float(first["sample_rate"]),
-                                      captures=[capture_of(c) for c in self.captures], radio=radio_of(first),
-                                      context=self.context)
-        return write_recording(self.output_dir, self.basename, self._values, metadata)
+        with self.timed_step("metadata"):
+            metadata = detection_metadata(spectra=spectra_of(first), sample_rate=float(first["sample_rate"]),
+                                          captures=[capture_of(c) for c in self.captures], radio=radio_of(first),
+                                          context=self.context)
+        with self.timed_step("write"):  # SHA-512, validation, files written and made durable
+            return write_recording(self.output_dir, self.basename, self._values, metadata)
 
 
 class sigmf_sink(spectra_collector):

@@ -12,7 +12,9 @@ distorted and the radio monitor counts the samples at full scale as an overload.
 
 Failure injection: ``sim,fail_every=N`` makes every Nth *construction* of a radio with those
 exact args in this process raise :class:`RadioError` (the counter lives in this module, so it
-counts per worker process; :func:`reset_failure_counters` restarts it, for tests).
+counts per worker process; :func:`reset_failure_counters` restarts it, for tests). Builds in a
+warm-up rehearsal (:func:`~.task_block.rehearsal`) are not counted; a flowgraph the runner
+builds ahead of its task is (its failure is that task's).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from scos_gr.errors import RadioError
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, SIM_FULL_SCALE, band_tones, sim_options
 
 from .receiver import ANTENNA, DEFAULT_ENR_DB, PATHS, FrontEnd
+from .task_block import rehearsing
 from .units import dbm_to_volts_rms
 
 #: Items per output buffer of the source blocks: large buffers mean few scheduler calls.
@@ -451,8 +454,9 @@ def build_retunable_sim(args: str, samp_rate: float, centre: float) -> retunable
     options = sim_options(args)
     tones = options.get("tones", [])
     band = options.get("band", [] if "tones" in options else [(751e6, -40.0)])
-    count_construction(args, options.get("fail_every"))
-    time.sleep(options.get("open_delay", 0.0))
+    if not rehearsing():  # a warm-up build is no acquisition, and opens no device
+        count_construction(args, options.get("fail_every"))
+        time.sleep(options.get("open_delay", 0.0))
     source = retunable_sim(samp_rate, centre, band, options.get("noise_dbm", -60.0), options.get("seed", 0),
                            options.get("retune_garbage", 0), tones, options.get("full_scale", SIM_FULL_SCALE),
                            front_end_of(options), options.get("pulse"))
@@ -471,8 +475,10 @@ def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_sou
     """The fixed-frequency simulated radio a ``sim[,options]`` string describes (counted for
     ``fail_every``); RadioError for a bad option or a frequency outside the sim's range."""
     options = sim_options(args)
-    count_construction(args, options.pop("fail_every", None))
-    time.sleep(options.pop("open_delay", 0.0))
+    fail_every, open_delay = options.pop("fail_every", None), options.pop("open_delay", 0.0)
+    if not rehearsing():  # a warm-up build is no acquisition, and opens no device
+        count_construction(args, fail_every)
+        time.sleep(open_delay)
     options.pop("retune_garbage", None)  # this radio is never retuned while running
     if "band" in options:  # absolute tones replace the default tone, like explicit tones
         options.setdefault("tones", [])

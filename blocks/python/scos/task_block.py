@@ -14,6 +14,8 @@ talks to them only through this interface:
 - :meth:`finalize`: complete the block's output after the flowgraph stopped (a file sink's data
   becomes a SigMF recording); raising fails the task with that reason.
 - :meth:`recordings`: the complete recordings the block wrote (``sigmf_out`` ``Recording``s).
+- :meth:`step_seconds`: how long the block's own steps took (e.g. writing the recording), by
+  name, for the task's time split (``bench/task_overhead.py``).
 
 When a task fails, the runner removes its recording (complete or partial) by the basename it
 gave the flowgraph, so a block never has to clean up after itself.
@@ -22,11 +24,33 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from typing import Any, Iterator
 
 from scos_gr.sigmf_out.writer import Recording
 
 _collecting: contextvars.ContextVar[list["TaskBlock"] | None] = contextvars.ContextVar("scos_task_blocks", default=None)
+
+
+_rehearsing: contextvars.ContextVar[bool] = contextvars.ContextVar("scos_rehearsal", default=False)
+
+
+@contextlib.contextmanager
+def rehearsal() -> Iterator[None]:
+    """Blocks built in this ``with`` block (this thread) are a rehearsal: built to warm the
+    process up (imports, FFT plans, the sim's signal file), never run. A simulated radio built
+    in one counts no construction (``fail_every``: every Nth *acquisition* fails) and waits no
+    open delay."""
+    token = _rehearsing.set(True)
+    try:
+        yield
+    finally:
+        _rehearsing.reset(token)
+
+
+def rehearsing() -> bool:
+    """Whether blocks are being built in a :func:`rehearsal`."""
+    return _rehearsing.get()
 
 
 @contextlib.contextmanager
@@ -70,6 +94,25 @@ class TaskBlock:
 
     def recordings(self) -> list[Any]:
         return []
+
+    def step_seconds(self) -> dict[str, float]:
+        return dict(getattr(self, "_step_seconds", {}))
+
+    def timed_step(self, name: str) -> "contextlib.AbstractContextManager[None]":
+        """``with self.timed_step("write"): ...`` adds the block's time in it to :meth:`step_seconds`."""
+        return _TimedStep(self, name)
+
+
+class _TimedStep:
+    def __init__(self, block: TaskBlock, name: str) -> None:
+        self.block, self.name = block, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: Any) -> None:
+        steps = self.block.__dict__.setdefault("_step_seconds", {})
+        steps[self.name] = steps.get(self.name, 0.0) + time.perf_counter() - self.started
 
 
 class RecordingBlock(TaskBlock):
