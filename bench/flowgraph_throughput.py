@@ -31,11 +31,11 @@ reader_ratio=<full/reader ceiling> numpy_ratio=<full/numpy way>``.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import Run  # bench/, the script's own folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = int(float(os.environ.get("SCOS_BENCH_SAMPLES", 200e6)))
@@ -52,36 +52,6 @@ def _top_block(work: Path, num_ffts: int):
     out = Path(tempfile.mkdtemp(dir=work))
     return cls(radio_args="sim", num_ffts=num_ffts, fft_size=FFT_SIZE, output_dir=str(out), basename="bench",
                metadata_json="{}"), out
-
-
-class Run:
-    """One timed run of ``work()``: samples, wall seconds and the process's CPU seconds (all threads)."""
-
-    def __init__(self, work, samples: int):
-        cpu = _cpu_seconds()
-        started = time.perf_counter()
-        work()
-        self.seconds = time.perf_counter() - started
-        self.cpu = _cpu_seconds() - cpu
-        self.samples = samples
-
-    @classmethod
-    def flowgraph(cls, tb, samples: int) -> "Run":
-        return cls(lambda: (tb.start(), tb.wait()), samples)
-
-    @property
-    def msps(self) -> float:
-        return self.samples / self.seconds / 1e6
-
-    @property
-    def cpu_ns(self) -> float:
-        """CPU time per sample, every thread of the process (ns)."""
-        return self.cpu / self.samples * 1e9
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # includes the flowgraph's finished threads
-    return usage.ru_utime + usage.ru_stime
 
 
 def _chain_ending_in(work: Path, num_ffts: int, *ending) -> Run:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from measure import cpu_seconds  # bench/, the script's own folder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -71,11 +71,6 @@ def write_fsync_msps(payload: memoryview, folder: Path) -> float:
     return len(payload) / SAMPLE_BYTES / seconds / 1e6
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread, the flowgraph's finished ones too
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> None:
     action = load_catalogue(DEFAULT_CATALOGUE)["acquire_iq_751MHz"]
     action = replace(action, parameters={**action.parameters, "duration_s": DURATION_S})
@@ -90,10 +85,10 @@ def main() -> None:
             if i:
                 sha_rates.append(sha512_msps(payload))
                 write_rates.append(write_fsync_msps(payload, out))
-            cpu0, t0 = _cpu_seconds(), time.perf_counter()
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
             result = run_action(action, radio="sim", output_dir=out, basename=f"iq_{i}",
                                 context=TaskContext(task_id=i + 1), cache_dir=cache, timeout_s=120)
-            total, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+            total, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
             release_finished()
             rec = result.recordings[0]
             assert rec.data_bytes == samples * SAMPLE_BYTES

@@ -26,11 +26,11 @@ shared with other work: see the spread the rounds print). The last line is
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import Run  # bench/, the script's own folder
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 14e6
@@ -41,31 +41,6 @@ ROUNDS = int(os.environ.get("SCOS_BENCH_ROUNDS", 3))
 FFT_SIZE, PVT_BIN_S, PFP_FRAME_S, PFP_POINTS = 175, 10e-3, 10e-3, 560
 #: the simulated signal: a -40 dBm tone on for 3 ms of every 10 ms frame, over -60 dBm of noise
 RADIO = "sim,tones=1e6:-40,noise_dbm=-60,pulse=10e-3:0.3"
-
-
-class Run:
-    """One timed run: samples, wall seconds and the process's CPU seconds (all threads)."""
-
-    def __init__(self, work, samples: int):
-        cpu = _cpu_seconds()
-        started = time.perf_counter()
-        work()
-        self.seconds = time.perf_counter() - started
-        self.cpu = _cpu_seconds() - cpu
-        self.samples = samples
-
-    @property
-    def msps(self) -> float:
-        return self.samples / self.seconds / 1e6
-
-    @property
-    def cpu_ns(self) -> float:
-        return self.cpu / self.samples * 1e9
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # includes the flowgraph's finished threads
-    return usage.ru_utime + usage.ru_stime
 
 
 def _sea_class(work: Path):
@@ -79,7 +54,7 @@ def sea_flowgraph(work: Path) -> Run:
     tb = _sea_class(work)(radio_args=RADIO, frequencies=CHANNELS, sample_rate=RATE, duration_ms=SECONDS * 1e3,
                           output_dir=str(out), basename="bench", metadata_json="{}")
     samples = len(CHANNELS) * FFT_SIZE * tb.num_ffts
-    run = Run(lambda: (tb.start(), tb.wait()), samples)
+    run = Run.flowgraph(tb, samples)
     errors = [b.error for b in (tb.scos_power_stats_0, tb.scos_apd_0, tb.scos_pvt_0, tb.scos_pfp_0, tb.scos_sea_sink_0)
               if b.error]
     if errors or not (out / "bench.sigmf-meta").is_file():
@@ -95,7 +70,7 @@ def source_alone(work: Path) -> Run:
     source = scos.channel_source(RADIO, RATE, CHANNELS, samples, 131072, 0.0, FFT_SIZE)
     sink = blocks.null_sink(gr.sizeof_gr_complex)
     tb.connect(source, sink)
-    return Run(lambda: (tb.start(), tb.wait()), len(CHANNELS) * samples)
+    return Run.flowgraph(tb, len(CHANNELS) * samples)
 
 
 def numpy_way(seconds: float) -> Run:

@@ -36,7 +36,6 @@ from .radio import open_osmosdr, tuning_range
 from .receiver import NOISE_DIODE_OFF, NOISE_DIODE_ON
 from .sim import build_switchable_sim
 from .survey import SurveyError, survey_stepper
-from .thread_state import KeepThreadState
 
 #: Tag key of a calibration step's diode state (in its ``scos_step`` value).
 NOISE_DIODE_KEY = "noise_diode"
@@ -59,7 +58,7 @@ def channel_plan(frequencies: Sequence[float]) -> list[float]:
     return plan
 
 
-class channel_stepper(KeepThreadState, survey_stepper):
+class channel_stepper(survey_stepper):
     """The survey's stepper over a plan of channels (its thread state kept for the run)."""
 
 

@@ -30,13 +30,14 @@ from scos_gr.sigmf_out.writer import finalize_recording, start_writeback, temp_d
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
 from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
 from .task_block import RecordingBlock
+from .thread_state import KeepThreadState
 
 
 #: bytes of new data after which the probe asks the kernel to start writing them to disk
 WRITEBACK_BYTES = 16 << 20
 
 
-class iq_probe(gr.sync_block):
+class iq_probe(KeepThreadState, gr.sync_block):
     """Watches a complex stream on its way to a file: the radio's facts, first-sample time,
     samples seen, samples reported lost, samples at full scale, and the SHA-512 of the bytes.
 
@@ -108,7 +109,7 @@ class iq_probe(gr.sync_block):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        return True
+        return KeepThreadState.stop(self)
 
 
 class iq_sink(gr.hier_block2, RecordingBlock):

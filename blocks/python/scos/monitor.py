@@ -34,6 +34,7 @@ from gnuradio import gr
 from scos_gr.sigmf_out.metadata import Radio
 
 from .rx_time import DROPPED_TAG, rx_time_seconds
+from .thread_state import KeepThreadState
 
 #: Tag on the stream's first sample: a dict of what the radio knows (see :func:`radio_facts`).
 RADIO_TAG = "scos_radio"
@@ -75,7 +76,7 @@ def radio_of(facts: Mapping[str, Any]) -> Radio:
                  frequency_low=facts.get("frequency_low"), frequency_high=facts.get("frequency_high"))
 
 
-class radio_monitor(gr.sync_block):
+class radio_monitor(KeepThreadState, gr.sync_block):
     """Pass complex samples through; tag the radio's facts, overloads and lost samples.
 
     ``radio``: the ``scos_radio`` value tagged on the first sample (None: no tag, e.g. after a

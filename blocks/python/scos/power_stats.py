@@ -34,6 +34,7 @@ from .detectors import DetectorAccumulator, DetectorError, parse_detectors, watt
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of
 from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
 from .task_block import TaskBlock
+from .thread_state import KeepThreadState
 from .units import to_dbm
 
 #: Input tag of a survey step's first frame (set by survey_stepper; its frequency and time win).
@@ -77,7 +78,7 @@ def capture_info(*, radio: Mapping[str, Any], capture_start: float, frequency: f
     }
 
 
-class power_stats(gr.basic_block, TaskBlock):
+class power_stats(KeepThreadState, gr.basic_block, TaskBlock):
     """Detector spectra (dBm) of every ``num_ffts`` |FFT|^2 frames; see the module docstring.
 
     Output: a float stream, ``len(detectors) * fft_size`` values per capture (detector-major),
@@ -136,7 +137,7 @@ class power_stats(gr.basic_block, TaskBlock):
             self.error = (f"power_stats: the stream ended after {self._acc.count} of {self.num_ffts} frames of "
                           f"{self.fft_size}: whatever feeds it (a head block's count, the survey's samples per step) "
                           f"must pass fft_size x num_ffts = {self.fft_size * self.num_ffts} samples per capture")
-        return True
+        return KeepThreadState.stop(self)
 
     def general_work(self, input_items, output_items):
         try:

@@ -17,10 +17,11 @@ import numpy as np
 from gnuradio import gr
 
 from .task_block import TaskBlock
+from .thread_state import KeepThreadState
 from .units import IMPEDANCE_OHM
 
 
-class radio_health(gr.sync_block, TaskBlock):
+class radio_health(KeepThreadState, gr.sync_block, TaskBlock):
     radio_check = True  # the runner reports this block's error as a radio failure
 
     def __init__(self, samp_rate: float = 15.36e6, num_samples: int = 1536000, min_dbm: float = -100.0,
@@ -56,7 +57,7 @@ class radio_health(gr.sync_block, TaskBlock):
     def stop(self):
         if self.result is None:
             self._judge()
-        return True
+        return KeepThreadState.stop(self)
 
     def _judge(self) -> None:
         if self.result is not None:

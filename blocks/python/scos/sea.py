@@ -39,7 +39,7 @@ from scos_gr.sigmf_out.writer import Recording, write_recording
 
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
 from .power_stats import CAPTURE_TAG, STEP_TAG
-from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
+from .rx_time import DROPPED_TAG, dropped_samples_of
 from .sea_math import (
     PFP_SERIES, PVT_SERIES, ApdCounter, LevelGrid, PfpAccumulator, ProductError, PvtAccumulator, samples_of,
     watts_to_dbm,

@@ -29,6 +29,7 @@ from .detectors import DetectorError
 from .monitor import radio_of
 from .power_stats import CAPTURE_TAG
 from .task_block import RecordingBlock
+from .thread_state import KeepThreadState
 
 #: scos_capture fields every capture of one recording must share (the spectra's layout)
 _SHARED = ("fft_size", "num_ffts", "window", "detectors", "sample_rate", "steps", "driver", "args")
@@ -47,7 +48,7 @@ def capture_of(info: Mapping[str, Any]) -> Capture:
                    overload_samples=int(info.get("overload_samples", 0)))
 
 
-class spectra_collector(gr.basic_block, RecordingBlock):
+class spectra_collector(KeepThreadState, gr.basic_block, RecordingBlock):
     """Collects every capture power_stats emits for one recording, then calls ``_write()``.
 
     The first value must carry a ``scos_capture`` tag: from it the sink learns how many values a
@@ -92,7 +93,7 @@ class spectra_collector(gr.basic_block, RecordingBlock):
             expected = len(self._values) // self._per_capture
             self.error = (f"{self.name()}: the stream ended after {self._have // self._per_capture} of {expected} "
                           f"captures; no recording written")
-        return True
+        return KeepThreadState.stop(self)
 
     def general_work(self, input_items, output_items):
         if self.recording is not None or self.error:

@@ -37,6 +37,7 @@ from scos_gr.radio_args import SIM_FREQUENCY_RANGE, SIM_FULL_SCALE, band_tones, 
 
 from .receiver import ANTENNA, DEFAULT_ENR_DB, PATHS, FrontEnd
 from .task_block import rehearsing
+from .thread_state import KeepThreadState
 from .units import dbm_to_volts_rms
 
 #: Items per output buffer of the source blocks: large buffers mean few scheduler calls.
@@ -389,7 +390,7 @@ def build_switchable_sim(args: str, samp_rate: float, centre: float) -> switchab
                           options.get("pulse"), options.get("throttle", False))
 
 
-class retunable_sim(gr.sync_block):
+class retunable_sim(KeepThreadState, gr.sync_block):
     """Simulated radio with tones at absolute frequencies; retunable while running."""
 
     def __init__(self, samp_rate: float, center_freq: float, band: Sequence[tuple[float, float]] = ((751e6, -40.0),),

@@ -50,6 +50,7 @@ from .rx_time import DROPPED_TAG
 from .sigmf_sink import spectra_collector
 from .sim import build_retunable_sim
 from .task_block import TaskBlock
+from .thread_state import KeepThreadState
 
 
 class SurveyError(BlockError, ValueError):
@@ -67,7 +68,7 @@ def step_frequencies(start_freq: float, stop_freq: float, samp_rate: float, over
     return [start_freq + step / 2 + i * step for i in range(count)]
 
 
-class survey_stepper(gr.basic_block, TaskBlock):
+class survey_stepper(KeepThreadState, gr.basic_block, TaskBlock):
     """Retunes ``radio`` per step, drops the settling samples, passes each step's samples tagged.
 
     ``facts``: the ``scos_radio`` tag put on the first sample passed (None: none).
