@@ -38,8 +38,9 @@ HANG_MARGIN_S = 15.0
 WARM_UP_TIMEOUT_S = 300.0
 #: lines of a worker's stderr kept for the detail of a task it dies in
 STDERR_LINES = 12
-#: seconds the worker waits, after answering, before it builds the next task's flowgraph (so
-#: the scheduler records the task on a quiet machine); a request arriving meanwhile goes first
+#: seconds the worker waits, after answering, before it tears the task's flowgraph down and builds
+#: the next one (so the scheduler records the task on a quiet machine); a request arriving
+#: meanwhile goes first
 PREPARE_AFTER_S = 0.05
 
 
@@ -130,13 +131,15 @@ def _worker_main(conn: multiprocessing.connection.Connection, settings: Settings
         outcome, action = _run(request, settings)
         outcome.received_at, outcome.replied_at = received, time.time()
         conn.send(outcome)
-        # after the answer has gone, off the task's path: tear the task's flowgraph down, and
-        # build the next one for the same action unless another request is already waiting
-        # (runner.prepare: the scheduler is recording this task meanwhile, let it go first)
+        # off the task's path, once the scheduler has had time to record it on a quiet machine
+        # (tearing a flowgraph down unmaps its buffers, which interrupts every CPU): tear the
+        # task's flowgraph down, collect, and build the next one for the same action unless
+        # another request is already waiting (runner.prepare)
+        waiting = conn.poll(PREPARE_AFTER_S)
         runner.release_finished()
         gc.enable()
         gc.collect()
-        if action is not None and not conn.poll(PREPARE_AFTER_S):
+        if action is not None and not waiting and not conn.poll(0):
             runner.prepare(action, radio=settings.radio, output_dir=request.output_dir,
                            cache_dir=settings.flowgraph_cache_dir)
 
