@@ -55,6 +55,10 @@ class iq_probe(KeepThreadState, gr.sync_block):
         self.overload_samples = 0
         self.path = path
         self._sha512 = hashlib.sha512()
+        #: CPU seconds of the probe's thread spent hashing, and starting the writeback: the
+        #: hash is serial, so the capture cannot outrun it (bench/iq_capture.py prints its rate)
+        self.hash_cpu_seconds = 0.0
+        self.writeback_cpu_seconds = 0.0
         self._fd: int | None = None
         self._written_back = 0
         self._since_writeback = 0
@@ -72,7 +76,9 @@ class iq_probe(KeepThreadState, gr.sync_block):
         n = len(samples)
         if self.first_sample_time is None and n:
             self.first_sample_time = time.time()
+        began = time.thread_time()
         self._sha512.update(samples.view(np.uint8))  # hashlib lets go of the GIL for this
+        self.hash_cpu_seconds += time.thread_time() - began
         for tag in self.get_tags_in_window(0, 0, n):
             if pmt.eq(tag.key, self._dropped_key):
                 dropped, overflows = dropped_samples_of(tag.value)
@@ -89,7 +95,9 @@ class iq_probe(KeepThreadState, gr.sync_block):
         self.samples += n
         self._since_writeback += samples.nbytes
         if self._since_writeback >= WRITEBACK_BYTES and self.path:
+            began = time.thread_time()
             self._writeback()
+            self.writeback_cpu_seconds += time.thread_time() - began
         return n
 
     def _writeback(self) -> None:
@@ -148,6 +156,12 @@ class iq_sink(gr.hier_block2, RecordingBlock):
 
     def set_metadata_json(self, metadata_json: str) -> None:
         self.context = TaskContext.from_json(metadata_json)
+
+    def step_seconds(self) -> dict[str, float]:
+        """The recording's write, and the CPU time the probe's thread spent on the hash and on
+        starting the writeback while the samples flowed (inside the run, beside the file sink)."""
+        return {**super().step_seconds(), "hash cpu": self.probe.hash_cpu_seconds,
+                "writeback cpu": self.probe.writeback_cpu_seconds}
 
     def _retarget(self) -> None:
         """Write to the temp name of the current output directory and basename (the file sink
