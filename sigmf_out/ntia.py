@@ -372,38 +372,14 @@ def graph(name: str, *, length: int, series: Sequence[str] | None = None, x_unit
             raise NtiaMetadataError(f"series: expected distinct names, got {names}")
         obj["series"] = names
     obj["length"] = _count(length, "graph length", 1)
-    axes = [x_start, x_stop, x_step]
-    if any(a is not None for a in axes):
-        if any(a is None for a in axes):
-            raise NtiaMetadataError("x_start, x_stop and x_step go together: give all three or none")
-        starts, stops, steps = ([_finite(v, f"x axis of {name}") for v in a] for a in axes)  # type: ignore[union-attr]
-        if not starts or not len(starts) == len(stops) == len(steps):
-            raise NtiaMetadataError(f"x_start, x_stop, x_step must be non-empty and of one length, got "
-                                    f"{len(starts)}, {len(stops)}, {len(steps)}")
-        for a, b, s in zip(starts, stops, steps):
-            if not math.isclose(a + (obj["length"] - 1) * s, b, rel_tol=1e-9, abs_tol=1e-6):
-                raise NtiaMetadataError(f"x axis of {name}: {obj['length']} values from {a} by {s} end at "
-                                        f"{a + (obj['length'] - 1) * s}, not {b}")
-        if not x_units:
-            raise NtiaMetadataError(f"{name}: x_units is required with an x axis")
-        obj.update(x_units=str(x_units), x_start=starts, x_stop=stops, x_step=steps)
+    x_axis = _graph_axis(name, "x", x_start, x_stop, x_step, x_units, obj["length"])
+    if x_axis:
+        obj.update(x_units=str(x_units), x_start=x_axis[0], x_stop=x_axis[1], x_step=x_axis[2])
     elif x_units:
         obj["x_units"] = str(x_units)
-    y_axes = [y_start, y_stop, y_step]
-    if any(a is not None for a in y_axes):
-        if any(a is None for a in y_axes):
-            raise NtiaMetadataError("y_start, y_stop and y_step go together: give all three or none")
-        starts, stops, steps = ([_finite(v, f"y axis of {name}") for v in a] for a in y_axes)  # type: ignore[union-attr]
-        if not starts or not len(starts) == len(stops) == len(steps):
-            raise NtiaMetadataError(f"y_start, y_stop, y_step must be non-empty and of one length, got "
-                                    f"{len(starts)}, {len(stops)}, {len(steps)}")
-        for a, b, s in zip(starts, stops, steps):
-            if not math.isclose(a + (obj["length"] - 1) * s, b, rel_tol=1e-9, abs_tol=1e-6):
-                raise NtiaMetadataError(f"y axis of {name}: {obj['length']} values from {a} by {s} end at "
-                                        f"{a + (obj['length'] - 1) * s}, not {b}")
-        if not y_units:
-            raise NtiaMetadataError(f"{name}: y_units is required with a y axis")
-        obj.update(y_start=starts, y_stop=stops, y_step=steps)
+    y_axis = _graph_axis(name, "y", y_start, y_stop, y_step, y_units, obj["length"])
+    if y_axis:
+        obj.update(y_start=y_axis[0], y_stop=y_axis[1], y_step=y_axis[2])
     if y_units:
         obj["y_units"] = str(y_units)
     if reference:
@@ -413,6 +389,30 @@ def graph(name: str, *, length: int, series: Sequence[str] | None = None, x_unit
     if description:
         obj["description"] = str(description)
     return obj
+
+
+def _graph_axis(name: str, axis: str, starts: Sequence[float] | None, stops: Sequence[float] | None,
+                steps: Sequence[float] | None, units: str | None,
+                length: int) -> tuple[list[float], list[float], list[float]] | None:
+    """A graph's ``axis`` ("x" or "y"): None when none of start/stop/step is given, else the three
+    checked lists (all three, one length, each ``length`` values from start by step ending at
+    stop, with units)."""
+    given = [starts, stops, steps]
+    if all(a is None for a in given):
+        return None
+    if any(a is None for a in given):
+        raise NtiaMetadataError(f"{axis}_start, {axis}_stop and {axis}_step go together: give all three or none")
+    first, last, by = ([_finite(v, f"{axis} axis of {name}") for v in a] for a in given)  # type: ignore[union-attr]
+    if not first or not len(first) == len(last) == len(by):
+        raise NtiaMetadataError(f"{axis}_start, {axis}_stop, {axis}_step must be non-empty and of one length, got "
+                                f"{len(first)}, {len(last)}, {len(by)}")
+    for a, b, s in zip(first, last, by):
+        if not math.isclose(a + (length - 1) * s, b, rel_tol=1e-9, abs_tol=1e-6):
+            raise NtiaMetadataError(f"{axis} axis of {name}: {length} values from {a} by {s} end at "
+                                    f"{a + (length - 1) * s}, not {b}")
+    if not units:
+        raise NtiaMetadataError(f"{name}: {axis}_units is required with {'an' if axis == 'x' else 'a'} {axis} axis")
+    return first, last, by
 
 
 def spectrum_graph(*, series: Sequence[str], fft_size: int, sample_rate: float, frequencies: Sequence[float],

@@ -44,6 +44,19 @@ STEP_TAG = "scos_step"
 CAPTURE_TAG = "scos_capture"
 
 
+def step_tags_at(block: gr.basic_block, used: int) -> tuple[dict | None, dict | None]:
+    """The ``scos_radio`` and ``scos_step`` tags' values on input item ``used`` of ``block``'s
+    current window (None where absent): what a product block reads where a step begins."""
+    radio = step = None
+    for tag in block.get_tags_in_window(0, used, used + 1):
+        key = pmt.symbol_to_string(tag.key)
+        if key == RADIO_TAG:
+            radio = dict(pmt.to_python(tag.value))
+        elif key == STEP_TAG:
+            step = dict(pmt.to_python(tag.value))
+    return radio, step
+
+
 def capture_info(*, radio: Mapping[str, Any], capture_start: float, frequency: float, fft_size: int, num_ffts: int,
                  window: str, detectors: list[str], gain_correction_db: float, dropped_samples: int, overflows: int,
                  overload_samples: int, step_index: int | None = None, steps: int | None = None) -> dict[str, Any]:

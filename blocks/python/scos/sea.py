@@ -38,7 +38,7 @@ from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.writer import Recording, write_recording
 
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
-from .power_stats import CAPTURE_TAG, STEP_TAG
+from .power_stats import CAPTURE_TAG, STEP_TAG, step_tags_at
 from .rx_time import DROPPED_TAG, dropped_samples_of
 from .sea_math import (
     PFP_SERIES, PVT_SERIES, ApdCounter, LevelGrid, PfpAccumulator, ProductError, PvtAccumulator, samples_of,
@@ -144,13 +144,8 @@ class capture_product(KeepThreadState, gr.basic_block, TaskBlock):
     def _start(self, used: int) -> None:
         """A capture must begin here: read its ``scos_step`` tag (and ``scos_radio``, ``rx_time``)."""
         offset = self.nitems_read(0) + used
-        step = None
-        for tag in self.get_tags_in_window(0, used, used + 1):
-            key = pmt.symbol_to_string(tag.key)
-            if key == RADIO_TAG:
-                self.radio = dict(pmt.to_python(tag.value))
-            elif key == STEP_TAG:
-                step = dict(pmt.to_python(tag.value))
+        radio, step = step_tags_at(self, used)
+        self.radio = radio or self.radio
         if self.radio is None:
             raise ProductError("the input stream carries no scos_radio tag (what the radio knows: sample rate, "
                                "gain); feed this block from an SCOS Channel Source through blocks that propagate "

@@ -19,14 +19,12 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import pmt
 from gnuradio import gr
 
 from scos_gr.calibration import CalibrationPoint, write_calibration
 
 from .channels import NOISE_DIODE_KEY
-from .monitor import RADIO_TAG
-from .power_stats import STEP_TAG
+from .power_stats import step_tags_at
 from .receiver import T0_K
 from .sea_math import ProductError, YFactorResult, y_factor as y_factor_of
 from .task_block import TaskBlock
@@ -73,13 +71,8 @@ class y_factor(KeepThreadState, gr.sync_block, TaskBlock):
         return used
 
     def _begin(self, used: int) -> None:
-        step = None
-        for tag in self.get_tags_in_window(0, used, used + 1):
-            key = pmt.symbol_to_string(tag.key)
-            if key == RADIO_TAG:
-                self.radio = dict(pmt.to_python(tag.value))
-            elif key == STEP_TAG:
-                step = dict(pmt.to_python(tag.value))
+        radio, step = step_tags_at(self, used)
+        self.radio = radio or self.radio
         if step is None or NOISE_DIODE_KEY not in step or not step.get("samples"):
             raise ProductError(f"sample {self.nitems_read(0) + used} begins no calibration step (a scos_step tag "
                                "saying the noise diode's state); feed this block from an SCOS Calibration Source")
