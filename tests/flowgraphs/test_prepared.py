@@ -205,6 +205,15 @@ def test_a_flowgraph_whose_task_value_reaches_a_block_without_a_setter_is_never_
     assert runner._prepared == []
 
 
+def test_a_flowgraph_that_takes_the_workers_own_values_is_built_for_its_task_only(tmp_path, cache_dir):
+    # calibrate takes the catalogue's frequencies and the onboard calibration file, which have no
+    # placeholder: built ahead, it would measure nothing or store its result nowhere
+    action = _action("calibrate", cache_dir)
+    assert set(runner.WORKER_PARAMETERS) <= set(compile_flowgraph(action.flowgraph_path, cache_dir).parameters)
+    assert not prepare(action, radio="sim", output_dir=tmp_path, cache_dir=cache_dir)
+    assert runner._prepared == []
+
+
 def test_the_warm_up_rehearsal_counts_no_radio_construction(tmp_path, cache_dir):
     from gnuradio import scos
 
