@@ -191,3 +191,13 @@ def test_a_radio_delivering_short_packets_gets_every_count_tagged_in_its_chunks_
     for offset, count in counts:
         per_chunk[offset // 1024] = per_chunk.get(offset // 1024, 0) + count
     assert per_chunk == {chunk: 1024 for chunk in range(30)}
+
+
+def test_the_radio_sources_buffer_is_the_flowgraphs_to_choose():
+    """Short captures want small buffers (each run faults their pages in fresh), long ones large
+    buffers (fewer hand-offs between threads): the flowgraph says, through the source's
+    buffer_items, for the sim's source and the monitor alike."""
+    default = scos.radio_source("sim", 15.36e6, 751e6)
+    assert default.monitor.min_output_buffer(0) == default.source._file.min_output_buffer(0) == 65536
+    large = scos.radio_source("sim", 15.36e6, 751e6, 0.0, 262144)
+    assert large.monitor.min_output_buffer(0) == large.source._file.min_output_buffer(0) == 262144

@@ -217,7 +217,8 @@ class sim_source(gr.hier_block2):
                  tones: Sequence[tuple[float, float]] | None = ((1e6, -40.0),), noise_dbm: float | None = -60.0,
                  throttle: bool = False, seed: int = 0, band: Sequence[tuple[float, float]] = (),
                  full_scale: float | None = SIM_FULL_SCALE, gain_db: float = 0.0, nf_db: float | None = None,
-                 enr_db: float = DEFAULT_ENR_DB, pulse: tuple[float, float] | None = None):
+                 enr_db: float = DEFAULT_ENR_DB, pulse: tuple[float, float] | None = None,
+                 buffer_items: int = SOURCE_BUFFER_ITEMS):
         gr.hier_block2.__init__(self, "scos_sim_source", gr.io_signature(0, 0, 0),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         samp_rate = float(samp_rate)
@@ -240,7 +241,7 @@ class sim_source(gr.hier_block2):
         length = length or SIM_MIN_PERIOD
         path = _sim_file(samp_rate, tones, noise_dbm, self.seed, length, periodic, self.full_scale, gate)
         self._file = blocks.file_source(gr.sizeof_gr_complex, path, True)
-        self._file.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
+        self._file.set_min_output_buffer(int(buffer_items))
         last: Any = self._file
         self._extra: list[Any] = []
         if not periodic:
@@ -251,7 +252,7 @@ class sim_source(gr.hier_block2):
                 tone = analog.sig_source_c(samp_rate, analog.GR_COS_WAVE, offset, dbm_to_volts_rms(power), 0)
                 add = blocks.add_cc(1)
                 for b in (tone, add):
-                    b.set_min_output_buffer(SOURCE_BUFFER_ITEMS)
+                    b.set_min_output_buffer(int(buffer_items))
                 self.connect(last, (add, 0))
                 self.connect(tone, (add, 1))
                 self._extra += [tone, add]
@@ -472,9 +473,11 @@ def front_end_of(options: dict[str, Any]) -> FrontEnd:
                     float(options.get("enr_db", DEFAULT_ENR_DB)))
 
 
-def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_source:
+def build_sim_source(args: str, samp_rate: float, center_freq: float,
+                     buffer_items: int = SOURCE_BUFFER_ITEMS) -> sim_source:
     """The fixed-frequency simulated radio a ``sim[,options]`` string describes (counted for
-    ``fail_every``); RadioError for a bad option or a frequency outside the sim's range."""
+    ``fail_every``); RadioError for a bad option or a frequency outside the sim's range.
+    ``buffer_items``: its output buffer (see :class:`~.radio.radio_source`)."""
     options = sim_options(args)
     fail_every, open_delay = options.pop("fail_every", None), options.pop("open_delay", 0.0)
     if not rehearsing():  # a warm-up build is no acquisition, and opens no device
@@ -486,4 +489,4 @@ def build_sim_source(args: str, samp_rate: float, center_freq: float) -> sim_sou
     low, high = SIM_FREQUENCY_RANGE
     if not low <= center_freq <= high:
         raise RadioError(f"sim radio: centre frequency {center_freq:g} Hz outside {low:g}..{high:g} Hz")
-    return sim_source(samp_rate, center_freq, **options)
+    return sim_source(samp_rate, center_freq, buffer_items=buffer_items, **options)
