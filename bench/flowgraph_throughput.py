@@ -25,13 +25,13 @@ min/max/mean/median/sample over the frames with numpy, on NUMPY_SAMPLES samples 
 signal: the rate does not depend on the length), which the flowgraph must beat tenfold.
 
 The configurations alternate for ROUNDS rounds and the best rate of each is kept (the machine is
-shared). It ends with the two ceilings, measured in the same run, that stop the reader ratio and the numpy
+shared). It ends with the ceilings, measured in the same run, that stop the reader ratio and the numpy
 ratio on a machine like this one: the rate the full flowgraph's CPU per sample allows with every
-core busy (against the reader ceiling), and the stock chain's own rate against the numpy way
-(no detection flowgraph built on that chain does better). The last line is
+core busy (against the reader ceiling and against the numpy way), and the stock chain's own rate
+against the numpy way (no detection flowgraph built on that chain does better). The last line is
 ``ratio=<full/baseline> msps=<full> baseline_msps=<baseline> reader_ratio=<full/reader ceiling>
 numpy_ratio=<full/numpy way> cpu_ceiling_ratio=<CPU-bound rate/reader ceiling, at most 1>
-stock_numpy_ratio=<stock chain/numpy way>``.
+numpy_ceiling_ratio=<the lower of stock chain/numpy way and CPU-bound rate/numpy way>``.
 """
 from __future__ import annotations
 
@@ -180,13 +180,16 @@ def main() -> None:
     cpu_bound = cores / cpu["full"] * 1e3  # MS/s with every core busy on the full flowgraph's work
     cpu_ceiling = min(1.0, cpu_bound / best["reader"].msps)
     stock_numpy = b / numpy_best.msps
+    numpy_ceiling = min(stock_numpy, cpu_bound / numpy_best.msps)
     print(f"ceiling of the reader ratio: the full flowgraph's {cpu['full']:.2f} ns of CPU per sample on the {cores} "
           f"core(s) here allow at most {cpu_bound:.1f} MS/s = {cpu_ceiling:.2f} of the reader ceiling, with every "
           f"core busy and no thread ever waiting for another")
-    print(f"ceiling of the numpy ratio: the stock chain alone, with no detector and no sink, is x{stock_numpy:.1f} "
-          f"the numpy way: no detection flowgraph built on it can do better here")
+    print(f"ceiling of the numpy ratio: x{numpy_ceiling:.1f}, the lower of the stock chain alone (no detector, no "
+          f"sink: x{stock_numpy:.1f} the numpy way) and the rate the full flowgraph's CPU per sample allows on the "
+          f"{cores} core(s) (x{cpu_bound / numpy_best.msps:.1f})")
     print(f"ratio={f / b:.3f} msps={f:.1f} baseline_msps={b:.1f} reader_ratio={reader:.3f} "
-          f"numpy_ratio={f / numpy_best.msps:.1f} cpu_ceiling_ratio={cpu_ceiling:.2f} stock_numpy_ratio={stock_numpy:.1f}")
+          f"numpy_ratio={f / numpy_best.msps:.1f} cpu_ceiling_ratio={cpu_ceiling:.2f} "
+          f"numpy_ceiling_ratio={numpy_ceiling:.1f}")
 
 
 if __name__ == "__main__":
