@@ -11,7 +11,7 @@ round also measures, on the same data directory's filesystem and with the same n
 
 The I/O limit is the slower of the two: a task that hashes and writes at the same time, as the
 data flows, cannot beat it (goal: the whole task at >= 0.8 of it). Each round reports two rates:
-the flowgraph (samples / its run: the file sink writing into the page cache while the probe
+the flowgraph (samples / its run: the writer writing into the page cache while the probe
 hashes) and the whole task (samples / the runner's whole call: build, run, one fsync, rename,
 metadata: the recording is complete and on disk when it ends). The best of each is kept (the
 machine is shared). It also prints the task's CPU time per sample (all threads): on a machine
@@ -122,7 +122,7 @@ def main() -> None:
     if hash_rates:
         in_flow = max(hash_rates)
         print(f"the hash in the running flowgraph (its thread's CPU time, sharing the {cores} cores with the source, "
-              f"the radio monitor and the file sink): {in_flow:.1f} MS/s = {in_flow / limit:.2f} of the I/O limit; "
+              f"the radio monitor and the writer): {in_flow:.1f} MS/s = {in_flow / limit:.2f} of the I/O limit; "
               f"SHA-512 is serial, so the task cannot outrun it: the task ran at {best / in_flow:.2f} of it")
     print(f"realtime_x={best / (RATE / 1e6):.2f} msps={best:.1f} flowgraph_msps={max(flowgraph_rates):.1f} "
           f"baseline_msps={RATE / 1e6:.2f} io_limit_msps={limit:.1f} io_ratio={best / limit:.2f}")

@@ -176,7 +176,7 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         size = data_path_tmp.stat().st_size
         metadata["global"]["core:sha512"] = digest
         if expected_bytes is not None and size < expected_bytes:
-            raise _cut_short(data_path_tmp, size, expected_bytes)
+            raise short_file_error(data_path_tmp, size, expected_bytes)
         _validate(metadata, size, dtype)
         meta_bytes = _meta_bytes(metadata)
 
@@ -334,9 +334,11 @@ class DiskFull(RecordingError, OSError):
         return str(self.strerror)
 
 
-def _cut_short(path: Path, data_bytes: int, expected: int) -> RecordingError:
-    """Why a data file holds less than its writer was given: a full filesystem (what a file sink
-    that meets one does: it stops writing and says nothing), or else an inconsistent writer."""
+def short_file_error(path: Path | str, data_bytes: int, expected: int) -> RecordingError:
+    """Why the data file ``path`` holds ``data_bytes`` of the ``expected``: :class:`DiskFull` when
+    its filesystem has no room for the rest (a writer met a full disk), else
+    :class:`InvalidRecording` (an inconsistent writer)."""
+    path = Path(path)
     try:
         st = os.statvfs(path.parent)
         free = st.f_bavail * st.f_frsize
@@ -347,6 +349,8 @@ def _cut_short(path: Path, data_bytes: int, expected: int) -> RecordingError:
                                       f"free): the recording got {data_bytes} of its {expected} bytes; nothing was kept",
                         str(path))
     return InvalidRecording(f"the data file holds {data_bytes} of the {expected} bytes written to it")
+
+
 def warm_up() -> None:
     """Compile the SigMF schema now (imports and compile: 15-50 ms), not in a process's first
     recording."""

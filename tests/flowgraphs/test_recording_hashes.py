@@ -59,7 +59,7 @@ def test_the_iq_hash_is_of_the_samples_that_flowed_and_the_file_is_not_read_back
     samples = 3_000_000  # 24 MB: the disk's writeback is started on the way (every 16 MB)
     tb, sink = _iq_flowgraph(tmp_path, samples, "iq_1")
     tb.run()
-    assert sink.probe._written_back >= 16 << 20
+    assert sink.writer._written_back >= 16 << 20
     flowed = _file_sha512(Path(sink.temp_path))
     # were the file read back, this change (the same size) would be in the hash
     with open(sink.temp_path, "r+b") as f:

@@ -1,31 +1,36 @@
-"""Raw IQ to disk: a stock file sink writes the samples (no copy through Python), then SigMF.
+"""Raw IQ to disk: a writer block puts the samples in a file, then SigMF.
 
-``iq_sink`` is a hier block: its input feeds a ``blocks.file_sink`` writing to a hidden temp
-name in the output directory, and, in parallel (its own thread), a probe that looks at the same
+``iq_sink`` is a hier block: its input feeds an ``iq_writer`` writing to a hidden temp name in
+the output directory and, in parallel (each in its own thread), a probe that looks at the same
 buffers: what the radio knows from the ``scos_radio`` tag on the first sample (frequency, sample
 rate, gain, device), the time its first sample arrived, ``rx_time``, ``scos_dropped`` and
 ``scos_overload`` tags, the count, and the SHA-512 of the bytes, computed while they flow. The
-probe also asks the kernel to start writing the file's new data to disk as it goes
+writer also asks the kernel to start writing the file's new data to disk as it goes
 (``writer.start_writeback``), so the one fsync at the end has little left to wait for. When the
 flowgraph has finished, the runner calls :meth:`iq_sink.finalize`, which checks that every
 expected sample is in the file and hands it with its hash to
 ``sigmf_out.writer.finalize_recording`` (fsync once, rename into place, metadata written last):
 the data is never read back. Until then nothing has the recording's name.
+
+Why not GNU Radio's ``file_sink``: when a write fails (a full disk) it throws in its thread, and
+the blocks upstream then wait for it forever: the task ended only at its timeout, saying so
+instead of "disk full". The writer ends the flowgraph instead and keeps the error.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
 
 import numpy as np
 import pmt
-from gnuradio import blocks, gr
+from gnuradio import gr
 
 from scos_gr.errors import BlockError
 from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.metadata import Capture, iq_metadata
-from scos_gr.sigmf_out.writer import finalize_recording, start_writeback, temp_data_path
+from scos_gr.sigmf_out.writer import finalize_recording, short_file_error, start_writeback, temp_data_path
 
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
 from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
@@ -33,19 +38,67 @@ from .task_block import RecordingBlock
 from .thread_state import KeepThreadState
 
 
-#: bytes of new data after which the probe asks the kernel to start writing them to disk
+#: bytes of new data after which the writer asks the kernel to start writing them to disk
 WRITEBACK_BYTES = 16 << 20
+
+
+class iq_writer(KeepThreadState, gr.sync_block):
+    """Writes a complex stream to the file ``path`` (created when the flowgraph starts; ``path``
+    may change until then). Every :data:`WRITEBACK_BYTES` it asks the kernel to start writing
+    the new data to disk, so the disk writes while the data still flows.
+
+    A write that fails (``ENOSPC``: a full disk) is kept in :attr:`error` and ends the flowgraph
+    (the blocks upstream see their reader done); :attr:`bytes_written` says how far it got.
+    """
+
+    def __init__(self, path: str):
+        gr.sync_block.__init__(self, "scos_iq_writer", [np.complex64], [])
+        self.path = path
+        self.error: OSError | None = None
+        self.bytes_written = 0
+        #: CPU seconds of the writer's thread spent starting the writeback
+        self.writeback_cpu_seconds = 0.0
+        self._fd: int | None = None
+        self._written_back = 0
+
+    def start(self) -> bool:
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            self.error = exc
+        return KeepThreadState.start(self)
+
+    def work(self, input_items, output_items):
+        if self._fd is None:  # the file could not be made: start() kept why
+            return -1
+        data = memoryview(input_items[0]).cast("B")
+        try:
+            while data:
+                done = os.write(self._fd, data)
+                self.bytes_written += done
+                data = data[done:]
+        except OSError as exc:
+            self.error = exc
+            return -1  # WORK_DONE: the flowgraph ends, the runner asks finalize() why
+        if self.bytes_written - self._written_back >= WRITEBACK_BYTES:
+            began = time.thread_time()
+            start_writeback(self._fd, self._written_back, self.bytes_written - self._written_back)
+            self._written_back = self.bytes_written
+            self.writeback_cpu_seconds += time.thread_time() - began
+        return len(input_items[0])
+
+    def stop(self) -> bool:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        return KeepThreadState.stop(self)
 
 
 class iq_probe(KeepThreadState, gr.sync_block):
     """Watches a complex stream on its way to a file: the radio's facts, first-sample time,
-    samples seen, samples reported lost, samples at full scale, and the SHA-512 of the bytes.
+    samples seen, samples reported lost, samples at full scale, and the SHA-512 of the bytes."""
 
-    ``path``: the file the same stream is written to; as its data grows the probe starts its
-    writeback (every :data:`WRITEBACK_BYTES`), so the disk writes while the data still flows.
-    """
-
-    def __init__(self, path: str | None = None):
+    def __init__(self) -> None:
         gr.sync_block.__init__(self, "scos_iq_probe", [np.complex64], [])
         self.samples = 0
         self.first_sample_time: float | None = None
@@ -53,15 +106,10 @@ class iq_probe(KeepThreadState, gr.sync_block):
         self.dropped_samples = 0
         self.overflows = 0
         self.overload_samples = 0
-        self.path = path
         self._sha512 = hashlib.sha512()
-        #: CPU seconds of the probe's thread spent hashing, and starting the writeback: the
-        #: hash is serial, so the capture cannot outrun it (bench/iq_capture.py prints its rate)
+        #: CPU seconds of the probe's thread spent hashing: the hash is serial, so the capture
+        #: cannot outrun it (bench/iq_capture.py prints its rate)
         self.hash_cpu_seconds = 0.0
-        self.writeback_cpu_seconds = 0.0
-        self._fd: int | None = None
-        self._written_back = 0
-        self._since_writeback = 0
         self._dropped_key = pmt.intern(DROPPED_TAG)
         self._overload_key = pmt.intern(OVERLOAD_TAG)
         self._radio_key = pmt.intern(RADIO_TAG)
@@ -93,31 +141,7 @@ class iq_probe(KeepThreadState, gr.sync_block):
                 if seconds:
                     self.first_sample_time = seconds
         self.samples += n
-        self._since_writeback += samples.nbytes
-        if self._since_writeback >= WRITEBACK_BYTES and self.path:
-            began = time.thread_time()
-            self._writeback()
-            self.writeback_cpu_seconds += time.thread_time() - began
         return n
-
-    def _writeback(self) -> None:
-        """Start the disk writing what the file sink has written since last time (no waiting)."""
-        self._since_writeback = 0
-        try:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            size = os.fstat(self._fd).st_size
-        except OSError:  # the file is the sink's to report on; this is only a head start
-            return
-        if size > self._written_back:
-            start_writeback(self._fd, self._written_back, size - self._written_back)
-            self._written_back = size
-
-    def stop(self) -> bool:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        return KeepThreadState.stop(self)
 
 
 class iq_sink(gr.hier_block2, RecordingBlock):
@@ -137,10 +161,9 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         self.context = TaskContext.from_json(metadata_json)
         os.makedirs(self.output_dir, exist_ok=True)
         self.temp_path = str(temp_data_path(self.output_dir, self.basename))
-        self.file_sink = blocks.file_sink(gr.sizeof_gr_complex, self.temp_path, False)
-        self.file_sink.set_unbuffered(False)
-        self.probe = iq_probe(self.temp_path)
-        self.connect(self, self.file_sink)
+        self.writer = iq_writer(self.temp_path)
+        self.probe = iq_probe()
+        self.connect(self, self.writer)
         self.connect(self, self.probe)
         self.started = time.time()
 
@@ -158,30 +181,30 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         self.context = TaskContext.from_json(metadata_json)
 
     def step_seconds(self) -> dict[str, float]:
-        """The recording's write, and the CPU time the probe's thread spent on the hash and on
-        starting the writeback while the samples flowed (inside the run, beside the file sink)."""
+        """The recording's write, and the CPU time the probe's thread spent on the hash and the
+        writer's on starting the writeback while the samples flowed (inside the run)."""
         return {**super().step_seconds(), "hash cpu": self.probe.hash_cpu_seconds,
-                "writeback cpu": self.probe.writeback_cpu_seconds}
+                "writeback cpu": self.writer.writeback_cpu_seconds}
 
     def _retarget(self) -> None:
-        """Write to the temp name of the current output directory and basename (the file sink
-        opens it now and switches to it before its first sample); the old one goes."""
-        old = self.temp_path
+        """Write to the temp name of the current output directory and basename (the writer
+        creates it when the flowgraph starts)."""
         os.makedirs(self.output_dir, exist_ok=True)
         self.temp_path = str(temp_data_path(self.output_dir, self.basename))
-        self.file_sink.open(self.temp_path)
-        self.probe.path = self.temp_path
-        try:
-            os.unlink(old)
-        except OSError:
-            pass
+        self.writer.path = self.temp_path
 
     def finalize(self) -> None:
-        """Complete the recording (called by the runner after the run): the file sink flushed
-        the file when the flowgraph stopped; SigMF it with the hash computed on the way (the
-        data is not read again). A file shorter than the samples that reached the sink is
-        refused by ``finalize_recording`` (``DiskFull`` when the filesystem is full)."""
-        self.file_sink.close()
+        """Complete the recording (called by the runner after the run): SigMF the file with the
+        hash computed on the way (the data is not read again). A write that failed is the
+        task's error (``DiskFull`` when the filesystem is full); a file shorter than the samples
+        that reached the sink is refused by ``finalize_recording``."""
+        expected = self.num_samples * np.dtype(np.complex64).itemsize
+        failure = self.writer.error
+        if failure is not None:
+            if failure.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise short_file_error(self.temp_path, self.writer.bytes_written, expected)
+            raise BlockError(f"iq_sink: writing {self.temp_path} failed after {self.writer.bytes_written} of "
+                             f"{expected} bytes: {failure}")
         probe = self.probe
         written = probe.samples
         if written != self.num_samples:
