@@ -198,7 +198,7 @@ def finalize_recording(directory: Path | str, basename: str, data_path_tmp: Path
         _fsync_dir(directory)
     except OSError as exc:
         _discard(created)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, DiskFull):
+        if exc.errno in FULL_DISK_ERRNOS and not isinstance(exc, DiskFull):
             raise DiskFull(exc.errno, f"disk full: No space left on device (ENOSPC) in {directory}: the recording "
                                       "could not be written; nothing was kept", str(directory)) from exc
         raise
@@ -324,6 +324,10 @@ def _dtype_of(metadata: Mapping[str, Any]) -> np.dtype:
         return _DTYPES[datatype]
     except KeyError:
         raise InvalidRecording(f"unsupported core:datatype {datatype!r}") from None
+
+
+#: the errnos of a write that found no room: a full filesystem, or the user's quota
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class DiskFull(RecordingError, OSError):

@@ -18,7 +18,6 @@ instead of "disk full". The writer ends the flowgraph instead and keeps the erro
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import time
@@ -30,7 +29,8 @@ from gnuradio import gr
 from scos_gr.errors import BlockError
 from scos_gr.sigmf_out.context import TaskContext
 from scos_gr.sigmf_out.metadata import Capture, iq_metadata
-from scos_gr.sigmf_out.writer import finalize_recording, short_file_error, start_writeback, temp_data_path
+from scos_gr.sigmf_out.writer import FULL_DISK_ERRNOS, finalize_recording, short_file_error, start_writeback, \
+    temp_data_path
 
 from .monitor import OVERLOAD_TAG, RADIO_TAG, overload_count_of, radio_of
 from .rx_time import DROPPED_TAG, dropped_samples_of, rx_time_seconds
@@ -201,7 +201,7 @@ class iq_sink(gr.hier_block2, RecordingBlock):
         expected = self.num_samples * np.dtype(np.complex64).itemsize
         failure = self.writer.error
         if failure is not None:
-            if failure.errno in (errno.ENOSPC, errno.EDQUOT):
+            if failure.errno in FULL_DISK_ERRNOS:
                 raise short_file_error(self.temp_path, self.writer.bytes_written, expected)
             raise BlockError(f"iq_sink: writing {self.temp_path} failed after {self.writer.bytes_written} of "
                              f"{expected} bytes: {failure}")
@@ -222,5 +222,5 @@ class iq_sink(gr.hier_block2, RecordingBlock):
             radio=radio_of(radio), context=self.context)
         with self.timed_step("write"):  # fsync once, rename, metadata
             self.recording = finalize_recording(self.output_dir, self.basename, self.temp_path, metadata,
-                                                expected_bytes=written * np.dtype(np.complex64).itemsize,
+                                                expected_bytes=expected,
                                                 sha512=probe.hexdigest())
