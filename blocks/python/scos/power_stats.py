@@ -156,8 +156,7 @@ class power_stats(KeepThreadState, gr.basic_block, TaskBlock):
         try:
             return self._work(input_items[0], output_items[0])
         except Exception as exc:  # stop the flowgraph, keep the reason for the runner
-            self.error = f"power_stats: {type(exc).__name__}: {exc}"
-            return -1
+            return self.stop_with(exc, "power_stats")
 
     def _work(self, frames: np.ndarray, out: np.ndarray) -> int:
         size = len(self.detectors) * self.fft_size

@@ -101,8 +101,7 @@ class capture_product(KeepThreadState, gr.basic_block, TaskBlock):
         try:
             return self._work(input_items[0], output_items[0])
         except Exception as exc:  # stop the flowgraph, keep the reason for the runner
-            self.error = f"{self.name()}: {type(exc).__name__}: {exc}"
-            return -1
+            return self.stop_with(exc)
 
     def _work(self, power: np.ndarray, out: np.ndarray) -> int:
         produced = self._emit(out, 0)
@@ -384,8 +383,7 @@ class sea_sink(KeepThreadState, gr.basic_block, RecordingBlock):
                 self.recording = self._write()
                 return -1
         except Exception as exc:  # stop the flowgraph; the runner reads .error
-            self.error = f"{self.name()}: {type(exc).__name__}: {exc}"
-            return -1
+            return self.stop_with(exc)
         return 0
 
     def _read(self, stream: _Input, values: np.ndarray) -> None:

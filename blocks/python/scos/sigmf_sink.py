@@ -112,8 +112,7 @@ class spectra_collector(KeepThreadState, gr.basic_block, RecordingBlock):
                 self.recording = self._write()
                 return -1
         except Exception as exc:  # stop the flowgraph; the runner reads .error
-            self.error = f"{self.name()}: {type(exc).__name__}: {exc}"
-            return -1
+            return self.stop_with(exc)
         return 0
 
     def _read_tags(self, available: int) -> None:

@@ -86,6 +86,13 @@ class TaskBlock:
         except AttributeError:  # not (yet) a GNU Radio block
             return type(self).__name__
 
+    def stop_with(self, exc: Exception, label: str | None = None) -> int:
+        """Keep why ``exc`` stops this block, as ``"{label}: {type}: {message}"`` (``label``:
+        GNU Radio's name by default), for the runner; return what ``work`` then returns (-1,
+        WORK_DONE: the flowgraph ends)."""
+        self.error = f"{label or self.name()}: {type(exc).__name__}: {exc}"  # type: ignore[attr-defined]
+        return -1
+
     def measurements(self) -> dict[str, Any] | None:
         return None
 

@@ -54,8 +54,7 @@ class y_factor(KeepThreadState, gr.sync_block, TaskBlock):
         try:
             return self._work(input_items[0])
         except Exception as exc:  # stop the flowgraph, keep the reason for the runner
-            self.error = f"y_factor: {type(exc).__name__}: {exc}"
-            return -1
+            return self.stop_with(exc, "y_factor")
 
     def _work(self, power: np.ndarray) -> int:
         used = 0
