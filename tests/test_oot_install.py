@@ -22,7 +22,8 @@ def test_cmake_install_into_a_temporary_prefix(tmp_path):
     [package] = list(prefix.glob("lib/python3*/site-packages/gnuradio/scos"))
     assert sorted(p.name for p in package.glob("*.py")) == PYTHON_FILES
     assert {"__init__.py", "radio.py", "sim.py", "detectors.py", "power_stats.py", "sigmf_sink.py"} <= set(PYTHON_FILES)
-    assert (package / "_detector_kernels.so").is_file()  # power_stats' compiled loops (blocks/lib)
+    # the blocks' compiled loops (blocks/lib): power_stats', the APD's and the radio monitor's
+    assert {p.name for p in package.glob("_*.so")} == {"_detector_kernels.so", "_sea_kernels.so", "_monitor_kernels.so"}
     blocks_dir = prefix / "share" / "gnuradio" / "grc" / "blocks"
     assert sorted(p.name for p in blocks_dir.glob("*.yml")) == GRC_FILES
     assert {"scos_radio_source.block.yml", "scos_sim_source.block.yml", "scos_power_stats.block.yml",
@@ -36,8 +37,9 @@ def test_cmake_install_into_a_temporary_prefix(tmp_path):
     scos_gr_site = sysconfig.get_path("purelib")
     probe = subprocess.run(["/usr/bin/python3", "-c", f"import site; site.addsitedir({scos_gr_site!r}); "
                             "from gnuradio import scos; from gnuradio.scos import detectors; print(scos.__file__); "
-                            "print(detectors.KERNELS._name); print(scos.power_stats(16, 11).fft_size)"],
+                            "print(detectors.KERNELS._name); from gnuradio.scos import monitor; print(monitor.KERNELS._name); "
+                            "print(scos.power_stats(16, 11).fft_size)"],
                            check=True, capture_output=True, text=True, env=env, timeout=60)
     lines = probe.stdout.split()
     assert lines[0].startswith(str(package)) and lines[-1] == "16"
-    assert lines[1] == str(package / "_detector_kernels.so")  # loaded from the installed package
+    assert lines[1:3] == [str(package / "_detector_kernels.so"), str(package / "_monitor_kernels.so")]  # installed ones

@@ -149,6 +149,31 @@ def test_the_monitor_counts_samples_at_full_scale_per_chunk_on_the_chunks_first_
     assert monitor.overload_samples == 4 and _tags(sink, "scos_radio") == []
 
 
+@pytest.mark.parametrize("kernels", ["compiled", "numpy"])
+def test_the_monitors_copy_says_when_a_sample_may_be_at_full_scale(kernels):
+    from gnuradio.scos import monitor as mon
+
+    assert mon.KERNELS is not None, "make deps builds blocks/lib into the venv"
+    lib = mon.KERNELS if kernels == "compiled" else None
+    fs = np.float32(0.5)
+    rng = np.random.default_rng(3)
+    below = (rng.uniform(-0.49, 0.49, 4099) + 1j * rng.uniform(-0.49, 0.49, 4099)).astype(np.complex64)
+    cases = {"below": (below, False), "empty": (below[:0], False)}
+    for name, index, value in [("I at", 7, 0.5 + 0j), ("-I at", 4098, -0.5 + 0j), ("Q beyond", 0, 0.1 - 0.7j),
+                               ("inf", 100, complex(np.inf, 0)), ("nan", 2000, complex(0, np.nan)),
+                               ("just below", 3, complex(np.nextafter(fs, np.float32(0)), -np.nextafter(fs, np.float32(0))))]:
+        x = below.copy()
+        x[index] = value
+        cases[name] = (x, name != "just below")  # a NaN may be one: overloaded() then counts none
+    for name, (x, may) in cases.items():
+        out = np.full_like(x, 9)
+        assert mon.copy_samples(x, out, fs, lib) is may, name
+        np.testing.assert_array_equal(out, x)  # copied untouched, NaN and all
+        assert mon.copy_samples(x, out, None, lib) is False  # no full scale: nothing to look for
+    nan_over = mon.overloaded(cases["nan"][0], fs)
+    assert nan_over is not None and nan_over.size == 0  # looked, and counted no NaN
+
+
 def test_the_sim_clips_at_its_full_scale_like_an_adc():
     loud = _capture(scos.radio_source("sim,tones=1e5:15,noise_dbm=none", 1e6, 100e6), 100_000)  # 1.26 V peak
     assert np.max(np.abs(loud.real)) == pytest.approx(1.0) and np.max(np.abs(loud.imag)) == pytest.approx(1.0)

@@ -36,14 +36,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import math
-import os
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from scos_gr.errors import BlockError
 from scos_gr.sigmf_out.windows import window_coefficients
 
+from .kernels import array_arg, load_library
 from .units import IMPEDANCE_OHM
 
 #: Detectors this block knows, in the order of the spec.
@@ -68,29 +68,23 @@ class DetectorError(BlockError, ValueError):
     """A detector list or window the detectors cannot compute."""
 
 
-def load_kernels() -> ctypes.CDLL | None:
-    """The compiled detector loops installed next to this file, or None when they are not built."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_detector_kernels.so")
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError:
-        return None
-
-    def array(dtype: Any, ndim: int) -> Any:
-        return np.ctypeslib.ndpointer(dtype, ndim=ndim, flags="C_CONTIGUOUS")
-
+def _declare(lib: ctypes.CDLL) -> None:
     size = ctypes.c_size_t
-    lib.scos_frame_stats.argtypes = [array(np.float32, 2), size, size,
-                                     array(np.float32, 1), array(np.float32, 1), array(np.float64, 1)]
+    lib.scos_frame_stats.argtypes = [array_arg(np.float32, 2), size, size,
+                                     array_arg(np.float32), array_arg(np.float32), array_arg(np.float64)]
     lib.scos_frame_stats.restype = None
-    lib.scos_histogram_add.argtypes = [array(np.float32, 2), size, size, ctypes.c_int,
-                                       array(np.uint32, 2), ctypes.c_int32, size]
+    lib.scos_histogram_add.argtypes = [array_arg(np.float32, 2), size, size, ctypes.c_int,
+                                       array_arg(np.uint32, 2), ctypes.c_int32, size]
     lib.scos_histogram_add.restype = None
     lib.scos_median_scratch_size.argtypes = [size]
     lib.scos_median_scratch_size.restype = size
-    lib.scos_exact_median.argtypes = [array(np.float32, 2), size, size, array(np.uint32, 1), array(np.float64, 1)]
+    lib.scos_exact_median.argtypes = [array_arg(np.float32, 2), size, size, array_arg(np.uint32), array_arg(np.float64)]
     lib.scos_exact_median.restype = None
-    return lib
+
+
+def load_kernels() -> ctypes.CDLL | None:
+    """The compiled detector loops installed next to this file, or None when they are not built."""
+    return load_library("detector_kernels", _declare)
 
 
 #: The compiled loops (None: numpy does everything).

@@ -24,6 +24,8 @@ The FFT chain (stream_to_vector, fft_vcc, complex_to_mag_squared, head) propagat
 """
 from __future__ import annotations
 
+import ctypes
+import logging
 import time
 from typing import Any, Mapping
 
@@ -33,6 +35,7 @@ from gnuradio import gr
 
 from scos_gr.sigmf_out.metadata import Radio
 
+from .kernels import array_arg, load_library
 from .rx_time import DROPPED_TAG, rx_time_seconds
 from .thread_state import KeepThreadState
 
@@ -51,6 +54,20 @@ CHUNK_WAIT_S = 0.002
 
 #: Full scale of gr-osmosdr devices: they deliver samples normalised to [-1, 1].
 OSMOSDR_FULL_SCALE = 1.0
+
+_log = logging.getLogger(__name__)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    lib.scos_copy_peak_bits.argtypes = [array_arg(np.uint32), array_arg(np.uint32), ctypes.c_size_t]
+    lib.scos_copy_peak_bits.restype = ctypes.c_uint32
+
+
+#: The compiled copy-and-peak loop (``blocks/lib/monitor_kernels.c``; None: numpy does it).
+KERNELS = load_library("monitor_kernels", _declare)
+if KERNELS is None:
+    _log.warning("radio_monitor: monitor kernels (_monitor_kernels) not built; using numpy, "
+                 "about twice the CPU per sample")
 
 
 def radio_facts(*, driver: str, args: str, frequency: float, sample_rate: float, gain: float,
@@ -115,12 +132,12 @@ class radio_monitor(KeepThreadState, gr.sync_block):
             n = window[1]  # nothing came: the stream ends here (or the radio stalls)
         self._waited = None
         samples = input_items[0][:n]
-        output_items[0][:n] = samples
+        may_overload = copy_samples(samples, output_items[0][:n], self.full_scale)
         start = self.nitems_written(0)
         if self._radio_pending and n:
             self.add_item_tag(0, start, pmt.intern(RADIO_TAG), pmt.to_pmt(self.radio))
             self._radio_pending = False
-        if self.full_scale is not None and n:
+        if may_overload:
             self._tag_overloads(samples, start)
         self._tag_gaps(n)
         return n
@@ -180,14 +197,37 @@ def chunk_window(start: int, n: int, chunk: int = OVERLOAD_CHUNK) -> int:
     return 0 if before_middle == start else n
 
 
+def copy_samples(samples: np.ndarray, out: np.ndarray, full_scale: np.float32 | None,
+                 kernels: ctypes.CDLL | None = KERNELS) -> bool:
+    """Copy the complex64 ``samples`` to ``out``; False when none of them can be an overload
+    (no ``full_scale``, or every I and Q strictly inside it), True when :func:`overloaded` must
+    look: one pass over the samples with the compiled loop, three with numpy."""
+    if full_scale is None or not len(samples):
+        out[:] = samples
+        return False
+    if kernels is not None:
+        peak_bits = kernels.scos_copy_peak_bits(samples.view(np.uint32), out.view(np.uint32), 2 * len(samples))
+        # magnitudes compare as their bits; a NaN's bits lie above every number's, so a NaN
+        # also sends the samples to overloaded(), which counts none
+        return peak_bits >= int(np.float32(full_scale).view(np.uint32))
+    out[:] = samples
+    return not within_full_scale(samples, full_scale)
+
+
 def overloaded(samples: np.ndarray, full_scale: float) -> np.ndarray | None:
     """Indices of the complex64 ``samples`` whose I or Q is at or beyond +-``full_scale``; None
     when there is none (the usual case, found in two passes without temporaries)."""
     fs = np.float32(full_scale)
-    parts = samples.view(np.float32)  # I, Q interleaved
-    if not len(parts) or (parts.max() < fs and parts.min() > -fs):
+    if within_full_scale(samples, fs):
         return None
     return np.flatnonzero(np.maximum(np.abs(samples.real), np.abs(samples.imag)) >= fs)
+
+
+def within_full_scale(samples: np.ndarray, full_scale: np.float32) -> bool:
+    """Every I and Q of the complex64 ``samples`` strictly inside +-``full_scale`` (two passes,
+    no temporaries); True for no samples, False when one is NaN."""
+    parts = samples.view(np.float32)  # I, Q interleaved
+    return not len(parts) or bool(parts.max() < full_scale and parts.min() > -full_scale)
 
 
 def overload_count_of(value: Any) -> int:

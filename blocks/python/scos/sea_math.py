@@ -25,14 +25,13 @@ from __future__ import annotations
 import ctypes
 import logging
 import math
-import os
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from scos_gr.errors import BlockError
 
+from .kernels import array_arg, load_library
 from .receiver import BOLTZMANN_J_PER_K, T0_K
 from .units import IMPEDANCE_OHM
 
@@ -50,22 +49,17 @@ class ProductError(BlockError, ValueError):
     """A data product's parameters do not fit the capture (or each other)."""
 
 
+def _declare(lib: ctypes.CDLL) -> None:
+    size = ctypes.c_size_t
+    lib.scos_apd_count.argtypes = [array_arg(np.float32), size, ctypes.c_int, array_arg(np.uint32), size,
+                                   array_arg(np.int32), array_arg(np.uint32), array_arg(np.float32), size,
+                                   array_arg(np.uint32)]
+    lib.scos_apd_count.restype = None
+
+
 def load_kernels() -> ctypes.CDLL | None:
     """The compiled APD loop installed next to this file, or None when it is not built."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_sea_kernels.so")
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError:
-        return None
-
-    def array(dtype: Any) -> Any:
-        return np.ctypeslib.ndpointer(dtype, ndim=1, flags="C_CONTIGUOUS")
-
-    size = ctypes.c_size_t
-    lib.scos_apd_count.argtypes = [array(np.float32), size, ctypes.c_int, array(np.uint32), size, array(np.int32),
-                                   array(np.uint32), array(np.float32), size, array(np.uint32)]
-    lib.scos_apd_count.restype = None
-    return lib
+    return load_library("sea_kernels", _declare)
 
 
 #: The compiled loop (None: numpy does it).
