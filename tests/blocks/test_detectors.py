@@ -67,6 +67,26 @@ def _awkward_frames(rng: np.random.Generator, num_frames: int, fft_size: int) ->
     return frames
 
 
+@pytest.mark.parametrize("kernels", [ps.KERNELS, None], ids=["compiled", "numpy"])
+def test_the_histograms_16_bit_counters_are_added_up_before_they_overflow(kernels, monkeypatch):
+    # a bin whose every value falls into one bucket: its counter is the frame count
+    monkeypatch.setattr(ps.HistogramMedian, "RECENT_FRAMES", 700)  # 65535 in use: the same rule
+    frames = np.full((2_500, 16), 3.0, dtype=np.float32)
+    frames[:, 1] = np.linspace(1.0, 2.0, len(frames), dtype=np.float32)  # one octave: 16 buckets
+    acc = ps.DetectorAccumulator(16, len(frames), exact_median_bytes=0, kernels=kernels)
+    for start in range(0, len(frames), 600):  # batches that do not divide the fold interval
+        acc.update(frames[start:start + 600])
+    median = acc.median
+    assert median.counts.sum(axis=1).tolist() == [2_500] * 16
+    assert median.counts[0].max() == 2_500
+    # the full-size counters: one bucket of 70,000 frames of one bin (past 16 bits)
+    monkeypatch.undo()
+    hist = ps.HistogramMedian(1, kernels)
+    for _ in range(70):
+        hist.update(np.full((1_000, 1), 5.0, dtype=np.float32), 5.0, 5.0)
+    assert hist.counts.tolist() == [[70_000]] and hist.result()[0] == pytest.approx(5.0, rel=2 ** -4)
+
+
 @pytest.mark.parametrize("exact_median_bytes", [ps.EXACT_MEDIAN_BYTES, 0], ids=["exact median", "histogram median"])
 def test_kernels_and_numpy_give_the_same_detectors(exact_median_bytes):
     rng = np.random.default_rng(11)

@@ -27,9 +27,10 @@ The median and its memory
   (<= 0.263 dB) and the median is interpolated linearly inside its bucket, so it is within
   0.263 dB of the exact median (and typically within 0.01 dB for noise-like data; measured
   max 0.021 dB over 1024 bins of 8192 frames of Gaussian noise). Memory is
-  ``fft_size`` x (dynamic range seen, in buckets) counters, independent of ``num_ffts``:
-  about 2 MB for 1024 bins of Gaussian noise (its power spans ~90 dB: the exponential
-  distribution's lower tail), at most 17 MB for the whole float32 range.
+  ``fft_size`` x (dynamic range seen, in buckets) counters, independent of ``num_ffts``, each
+  6 bytes (a 16-bit counter that frames are counted into, added every 65535 frames into a
+  32-bit total): about 2.4 MB for 1024 bins of Gaussian noise (its power spans ~90 dB: the
+  exponential distribution's lower tail), at most 25 MB for the whole float32 range.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def _declare(lib: ctypes.CDLL) -> None:
                                      array_arg(np.float32), array_arg(np.float32), array_arg(np.float64)]
     lib.scos_frame_stats.restype = None
     lib.scos_histogram_add.argtypes = [array_arg(np.float32, 2), size, size, ctypes.c_int,
-                                       array_arg(np.uint32, 2), ctypes.c_int32, size]
+                                       array_arg(np.uint16, 2), ctypes.c_int32, size]
     lib.scos_histogram_add.restype = None
     lib.scos_median_scratch_size.argtypes = [size]
     lib.scos_median_scratch_size.restype = size
@@ -167,57 +168,82 @@ def _code_range(lo_value: float, hi_value: float) -> tuple[int, int]:
 
 
 class HistogramMedian:
-    """Per-bin log-grid histogram (see the module docstring): memory independent of frame count."""
+    """Per-bin log-grid histogram (see the module docstring): memory independent of frame count.
+
+    Frames are counted into 16-bit counters (``_recent``), which are added into the 32-bit
+    totals (:attr:`counts`) before any can overflow: the counting loop touches half the memory.
+    """
+
+    #: Frames the 16-bit counters take before they are added into the totals (one count each at most).
+    RECENT_FRAMES = np.iinfo(np.uint16).max
 
     def __init__(self, fft_size: int, kernels: ctypes.CDLL | None = None):
         self.fft_size = fft_size
         self._kernels = kernels
-        self.counts = np.zeros((fft_size, 0), dtype=np.uint32)
+        self._totals = np.zeros((fft_size, 0), dtype=np.uint32)
+        self._recent = np.zeros((fft_size, 0), dtype=np.uint16)
+        self._recent_frames = 0
         self.base = 0  # code of column 0
         self.n = 0
         self._bins = np.arange(fft_size, dtype=np.intp)
 
+    @property
+    def counts(self) -> np.ndarray:
+        """The counts of every frame so far, (fft_size, columns) uint32, column 0 = code ``base``."""
+        self._fold()
+        return self._totals
+
+    def _fold(self) -> None:
+        if self._recent_frames:
+            self._totals += self._recent
+            self._recent[:] = 0
+            self._recent_frames = 0
+
     def _cover(self, lo: int, hi: int) -> None:
         """Grow the counters so that codes lo..hi have columns."""
-        cols = self.counts.shape[1]
+        cols = self._totals.shape[1]
         if cols == 0:
-            self.counts = np.zeros((self.fft_size, hi - lo + 1), dtype=np.uint32)
+            self._totals = np.zeros((self.fft_size, hi - lo + 1), dtype=np.uint32)
+            self._recent = np.zeros((self.fft_size, hi - lo + 1), dtype=np.uint16)
             self.base = lo
             return
         new_lo, new_hi = min(lo, self.base), max(hi, self.base + cols - 1)
         if new_lo == self.base and new_hi == self.base + cols - 1:
             return
+        self._fold()
         grown = np.zeros((self.fft_size, new_hi - new_lo + 1), dtype=np.uint32)
-        grown[:, self.base - new_lo:self.base - new_lo + cols] = self.counts
-        self.counts, self.base = grown, new_lo
+        grown[:, self.base - new_lo:self.base - new_lo + cols] = self._totals
+        self._totals, self.base = grown, new_lo
+        self._recent = np.zeros(grown.shape, dtype=np.uint16)
 
     def update(self, frames: np.ndarray, lo_value: float, hi_value: float) -> None:
-        """Count ``frames`` ((B, N) float32 >= 0, C-contiguous).
+        """Count ``frames`` ((B, N) float32 >= 0, C-contiguous, B <= ``RECENT_FRAMES``).
 
         lo_value/hi_value: at most the smallest / at least the largest value in ``frames``.
         """
         lo, hi = _code_range(lo_value, hi_value)
-        if self._kernels is not None:
-            self._cover(lo, hi)
-            self._kernels.scos_histogram_add(frames, len(frames), self.fft_size, _HIST_SHIFT,
-                                             self.counts, self.base, self.counts.shape[1])
-            self.n += len(frames)
-            return
-        codes = np.empty(frames.shape, dtype=np.intp)
-        np.right_shift(frames.view(np.int32), _HIST_SHIFT, out=codes, casting="unsafe")
-        if not (lo_value >= _TINY and math.isfinite(hi_value)):  # zeros, denormals, inf/nan: clamp
-            np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
-        width = hi - lo + 1
-        codes += self._bins * width - lo
-        counts = np.bincount(codes.ravel(), minlength=self.fft_size * width).reshape(self.fft_size, width)
         self._cover(lo, hi)
-        self.counts[:, lo - self.base:lo - self.base + width] += counts.astype(np.uint32, copy=False)
+        if self._recent_frames + len(frames) > self.RECENT_FRAMES:
+            self._fold()
+        if self._kernels is not None:
+            self._kernels.scos_histogram_add(frames, len(frames), self.fft_size, _HIST_SHIFT,
+                                             self._recent, self.base, self._recent.shape[1])
+        else:
+            codes = np.empty(frames.shape, dtype=np.intp)
+            np.right_shift(frames.view(np.int32), _HIST_SHIFT, out=codes, casting="unsafe")
+            if not (lo_value >= _TINY and math.isfinite(hi_value)):  # zeros, denormals, inf/nan: clamp
+                np.clip(codes, _CODE_MIN, _CODE_MAX, out=codes)
+            width = hi - lo + 1
+            codes += self._bins * width - lo
+            counts = np.bincount(codes.ravel(), minlength=self.fft_size * width).reshape(self.fft_size, width)
+            self._recent[:, lo - self.base:lo - self.base + width] += counts.astype(np.uint16, copy=False)
+        self._recent_frames += len(frames)
         self.n += len(frames)
 
     def _at_rank(self, cumulative: np.ndarray, rank: int) -> np.ndarray:
         column = np.argmax(cumulative > rank, axis=1)
         rows = np.arange(self.fft_size)
-        in_bucket = self.counts[rows, column].astype(np.float64)
+        in_bucket = self._totals[rows, column].astype(np.float64)
         before = cumulative[rows, column] - in_bucket
         frac = (rank - before + 0.5) / in_bucket
         lo_edge = _codes_to_float(column + self.base)
@@ -225,7 +251,8 @@ class HistogramMedian:
         return lo_edge + frac * (hi_edge - lo_edge)
 
     def result(self) -> np.ndarray:
-        cumulative = np.cumsum(self.counts, axis=1, dtype=np.int64)
+        self._fold()
+        cumulative = np.cumsum(self._totals, axis=1, dtype=np.int64)
         k = self.n
         return (self._at_rank(cumulative, (k - 1) // 2) + self._at_rank(cumulative, k // 2)) / 2.0
 
