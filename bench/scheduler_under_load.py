@@ -5,9 +5,9 @@ For each database a real `scos-gr serve` (API and scheduler, as `make run` start
 loopback; an entry runs acquire700c (sim radio) every second for 30 s while 50 client threads,
 each on its own keep-alive connection, send `GET /api/v1/schedule/`, `/status` and
 `/tasks/{entry}/` back to back. Afterwards the task log says which runs happened and when each
-was claimed (its `started`) against its due time (`scheduled_time`).
+started (its `started`: when its flowgraph started) against its due time (`scheduled_time`).
 
-Figures per database: runs done / due, start lateness (claimed - due) p50/p99/max, API latency
+Figures per database: runs done / due, start lateness (started - due) p50/p99/max, API latency
 p50/p99 and requests per second. Last line (both databases together: runs summed, the worse
 p99s): `runs=<done>/<due> start_p99_ms=<x> api_p99_ms=<y>`. Goal (design notes): every run
 happens and starts within 100 ms p99.

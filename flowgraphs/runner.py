@@ -80,17 +80,19 @@ class ActionResult:
     #: seconds each step of the run took, in order (see :data:`STEPS`); ``bench/task_overhead.py``
     #: prints them
     steps: dict[str, float] = field(default_factory=dict)
+    #: when the flowgraph was started (epoch seconds; 0 for a log action)
+    started_at: float = 0.0
 
 
 #: The steps of :func:`run_action`, in order: ``compile`` (the compile cache's answer and the
 #: catalogue's values checked), ``build`` (the top block constructed: blocks, FFT plans, the
 #: radio opened) or, for a flowgraph :func:`prepare` built, ``set`` (the task's values given to
-#: it), ``start`` (GNU Radio allocates the buffers and starts a thread per block),
+#: it), ``wait`` (for the task's due time, when it was handed over ahead), ``start`` (GNU Radio allocates the buffers and starts a thread per block),
 #: ``run`` (from then until the flowgraph has finished; the blocks' own steps, e.g.
 #: ``scos_sigmf_sink.write``, are inside it and listed after it), ``finish`` (errors, finalize,
 #: recordings). Tearing the flowgraph down is not among them: it is left to
 #: :func:`release_finished`, after the task's outcome has been sent.
-STEPS = ("compile", "build", "set", "start", "run", "finish")
+STEPS = ("compile", "build", "set", "wait", "start", "run", "finish")
 
 
 #: the top block of the last run, kept until release_finished() (see run_action)
@@ -264,6 +266,7 @@ def run_action(
     timeout_s: float = 60.0,
     catalogue_frequencies: Sequence[float] = (),
     calibration_file: Path | None = None,
+    start_at: float = 0.0,
 ) -> ActionResult:
     """Run ``action`` once; return its recordings or raise :class:`ActionError`.
 
@@ -272,12 +275,15 @@ def run_action(
     evaluated at the action's ``frequency``, whose ``gain_correction_db`` the flowgraph adds to
     every detector (its ``cal_gain_db`` Parameter). ``catalogue_frequencies`` and
     ``calibration_file`` fill the Parameters of those names (the calibrate action's), when given.
+    ``start_at`` (epoch seconds): the flowgraph starts no earlier (everything before its start is
+    done meanwhile); a log action logs no earlier.
     """
     context = dataclasses.replace(context or TaskContext(),
                                   action=ActionInfo(action.name, action.summary, action.description))
     if action.kind == KIND_LOG:
         entry = context.schedule.name if context.schedule else None
         message = f"logger action {action.name!r}: task {context.task_id} of {entry!r}"
+        _wait_until(start_at)
         log.info(message)
         return ActionResult(log=message)
 
@@ -299,7 +305,7 @@ def run_action(
             extra = {"catalogue_frequencies": [float(f) for f in catalogue_frequencies] or None,
                      "calibration_file": None if calibration_file is None else str(calibration_file)}
             return _run_flowgraph(action, compiled, overrides, radio, output_dir, basename, context, timeout_s, values,
-                                  steps, {k: v for k, v in extra.items() if v is not None})
+                                  steps, {k: v for k, v in extra.items() if v is not None}, start_at)
         except ActionError:
             raise
         except Exception as exc:  # anything unforeseen still gets a reason, never a silent loss
@@ -319,7 +325,7 @@ def _frequency_of(parameters: Mapping[str, Any]) -> float | None:
 def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mapping[str, Any], radio: str,
                    output_dir: Path, basename: str, context: TaskContext, timeout_s: float,
                    calibration: Mapping[str, Any], steps: dict[str, float],
-                   extra: Mapping[str, Any] | None = None) -> ActionResult:
+                   extra: Mapping[str, Any] | None = None, start_at: float = 0.0) -> ActionResult:
     from gnuradio import scos
 
     mark = time.perf_counter()
@@ -359,7 +365,9 @@ def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mappi
         _finished.append(top_block)  # torn down by release_finished(), off the task's path
         step("build")
 
-    started = time.monotonic()
+    if _wait_until(start_at):
+        step("wait")  # for the due time: not the task's work
+    started, started_at = time.monotonic(), time.time()
     try:
         top_block.start()
     except Exception as exc:
@@ -395,13 +403,22 @@ def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mappi
     if not action.records:
         step("finish")
         return ActionResult(capture_seconds=capture_seconds, measurements=measurements, steps=steps,
-                            log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
+                            started_at=started_at, log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
     recordings = [recording for block in task_blocks for recording in block.recordings()]
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
     step("finish")
     return ActionResult(recordings=recordings, capture_seconds=capture_seconds, measurements=measurements,
-                        steps=steps, log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
+                        steps=steps, started_at=started_at, log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
+
+
+def _wait_until(start_at: float) -> bool:
+    """Sleep until the epoch time ``start_at``; whether it was still ahead."""
+    ahead = start_at - time.time()
+    if ahead <= 0:
+        return False
+    time.sleep(ahead)
+    return True
 
 
 def _errors(task_blocks: Sequence[Any], radio_only: bool = False) -> list[str]:

@@ -43,6 +43,12 @@ LOCK_STALE_S = 5.0
 HEARTBEAT_EVERY_S = 1.0
 #: the loop wakes at least this often even when nothing is due (spec: at least once a second)
 MAX_SLEEP_S = 1.0
+#: Seconds before a task's due time at which the scheduler wakes, claims it and hands it to the
+#: worker, which prepares it and starts its flowgraph at the due time itself (not before): the
+#: claim's transaction, the state write, the pipe and the flowgraph's last settings are off the
+#: path from due time to capture (about 3-4 ms here). A task claimed this early runs even if its
+#: entry is changed in these last milliseconds, as it would have once started.
+CLAIM_LEAD_S = 0.02
 STATE_ROW_ID = 1
 #: runs of one entry recorded one by one as not run after a database outage (beyond: compressed)
 MAX_MISSED_RECORDED = 1000
@@ -298,10 +304,10 @@ class Scheduler:
 
     def _sleep_time(self) -> float:
         """Until the next due time (so tasks start on time), at most MAX_SLEEP_S."""
-        wake = planner.next_wake(self._entries(), int(time.time()))
+        wake = planner.next_wake(self._entries(), _claim_horizon())
         if wake is None:
             return MAX_SLEEP_S
-        return max(0.0, min(MAX_SLEEP_S, wake - time.time()))
+        return max(0.0, min(MAX_SLEEP_S, wake - CLAIM_LEAD_S - time.time()))
 
     def retire_finished(self, entries: list[planner.EntryPlan]) -> list[str]:
         """Mark inactive the active entries with no run left (e.g. stop moved before their next run).
@@ -333,13 +339,13 @@ class Scheduler:
             self._record_missed(now)
         entries = self._entries()
         self.retire_finished(entries)
-        due = planner.due_tasks(entries, now, self.kept)
+        due = planner.due_tasks(entries, _claim_horizon(), self.kept)
         ran = 0
         for task in due:
             if self._stop.is_set():
                 break
             self._disk_problem = self._make_room()
-            claimed = self._claim(task, int(time.time()))
+            claimed = self._claim(task, _claim_horizon())
             if claimed is not None:
                 self._execute(*claimed)
                 ran += 1
@@ -437,8 +443,10 @@ class Scheduler:
                        .where((E.id == entry.id) & (E.next_task_id == entry.next_task_id)).execute())
             if updated != 1:
                 return None
+            # claimed up to CLAIM_LEAD_S ahead, it starts at its due time (the worker waits for it)
             task = store.Task.create(entry_name=entry.name, task_id=task_id, action=entry.action,
-                                     status=store.TASK_IN_PROGRESS, scheduled_time=run_time, started=store.utcnow())
+                                     status=store.TASK_IN_PROGRESS, scheduled_time=run_time,
+                                     started=max(store.utcnow(), store.utc_of(run_time)))
             context = TaskContext(
                 task_id=task_id,
                 schedule=ScheduleInfo(name=entry.name, start=entry.start, stop=entry.stop, interval=entry.interval,
@@ -475,7 +483,7 @@ class Scheduler:
                 outcome = self.worker.run(TaskRequest(
                     action=task.action, output_dir=self.settings.acquisitions_dir / task.entry_name,
                     basename=f"{task.entry_name}_{task.task_id}", context=context,
-                    timeout_s=self.settings.task_timeout_s))
+                    timeout_s=self.settings.task_timeout_s, start_at=float(task.scheduled_time or 0)))
             except WorkerFailure as exc:
                 outcome = TaskOutcome(ok=False, error=str(exc))
             except Exception as exc:  # a defect here must fail the task, not the scheduler
@@ -517,8 +525,11 @@ class Scheduler:
                 task.status = store.TASK_SUCCESS if outcome.ok else store.TASK_FAILURE
                 task.detail = outcome.log if outcome.ok else outcome.error
                 task.finished, task.duration_s = finished, round(duration, 6)
+                if outcome.started_at:  # the flowgraph's start: the task's, more exactly than its claim
+                    task.started = store.utc_of(outcome.started_at)
                 store.Task.update(status=task.status, detail=task.detail, finished=task.finished,
-                                  duration_s=task.duration_s).where(store.Task.id == task.id).execute()
+                                  duration_s=task.duration_s, started=task.started).where(
+                    store.Task.id == task.id).execute()
                 recordings = outcome.recordings if outcome.ok else []
                 self._after_outcome(task, acquired=bool(recordings), recordings=[r.metadata for r in recordings],
                                     capture_s=outcome.capture_seconds if outcome.ok else None)
@@ -564,6 +575,11 @@ class Scheduler:
             payload = task_json(task, api_url=self.settings.api_base_url + API_PATH, acquired=acquired,
                                 delivery=pending)
             enqueue(task, entry.callback_url, payload)
+
+
+def _claim_horizon() -> int:
+    """The latest due time (epoch s) whose tasks are claimed now: CLAIM_LEAD_S ahead."""
+    return int(time.time() + CLAIM_LEAD_S)
 
 
 def _iso(epoch: float) -> str:

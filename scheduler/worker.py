@@ -57,6 +57,9 @@ class TaskRequest:
     basename: str
     context: TaskContext
     timeout_s: float
+    #: epoch seconds before which the flowgraph must not start (its due time: the scheduler hands a
+    #: task over a little ahead, and the worker prepares it meanwhile); 0: at once
+    start_at: float = 0.0
 
 
 @dataclass
@@ -74,6 +77,8 @@ class TaskOutcome:
     #: seconds each step took in the worker: ``catalogue`` (the checked catalogue and the
     #: calibration looked up) and the runner's (``runner.STEPS`` and the blocks' own)
     steps: dict[str, float] = field(default_factory=dict)
+    #: when the flowgraph started (``time.time()``; 0: none did): its due time or just after
+    started_at: float = 0.0
     #: when the worker took the request and when it sent this answer (``time.time()``): what the
     #: pipe adds to a task is the rest
     received_at: float = 0.0
@@ -195,6 +200,7 @@ def _run(request: TaskRequest, settings: Settings) -> tuple[TaskOutcome, Any]:
             basename=request.basename,
             context=request.context,
             timeout_s=request.timeout_s,
+            start_at=request.start_at,
             cache_dir=settings.flowgraph_cache_dir,
             catalogue_frequencies=catalogue.measurement_frequencies(),
             calibration_file=settings.onboard_calibration_file,
@@ -208,6 +214,7 @@ def _run(request: TaskRequest, settings: Settings) -> tuple[TaskOutcome, Any]:
         return TaskOutcome(ok=False, error=f"{type(exc).__name__}: {exc}"), action
     return TaskOutcome(ok=True, radio_ok=action.kind != KIND_LOG,  # the radio delivered: it is healthy
                        log=result.log, capture_seconds=result.capture_seconds, recordings=result.recordings,
+                       started_at=result.started_at,
                        steps={"catalogue": looked_up, **result.steps}), action
 
 
@@ -326,7 +333,7 @@ class Worker:
         """Run one task; a dead or hung worker becomes a failed outcome and a fresh worker."""
         self.ensure_started()
         assert self._conn is not None and self._process is not None
-        timeout = request.timeout_s + self.hang_margin_s
+        timeout = request.timeout_s + self.hang_margin_s + max(0.0, request.start_at - time.time())
         assert self._stderr is not None
         self._stderr.mark()
         try:

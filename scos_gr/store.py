@@ -40,6 +40,11 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
 
 
+def utc_of(epoch: float) -> _dt.datetime:
+    """The naive UTC datetime of an epoch time (as :func:`utcnow` gives)."""
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).replace(tzinfo=None)
+
+
 def iso(ts: _dt.datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and a Z, as the API prints times."""
     if ts is None:

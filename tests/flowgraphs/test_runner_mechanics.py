@@ -114,3 +114,19 @@ def test_a_run_reports_its_steps_and_leaves_the_teardown_for_later(tmp_path):
     assert result.steps["run"] <= result.capture_seconds + 0.05
     assert len(runner._finished) == 1  # still alive: torn down once the outcome has gone
     assert runner.release_finished() >= 0 and runner._finished == []
+
+
+def test_a_task_handed_over_ahead_starts_its_flowgraph_at_its_start_time_not_before(tmp_path):
+    write_stock_flowgraph(tmp_path / "later.grc", "later_fg")
+    action = Action(name="later", summary="", description="", flowgraph="later.grc", base_dir=tmp_path, records=False)
+    compile_flowgraph(tmp_path / "later.grc", tmp_path / "cache")  # grcc's seconds are not the point here
+    start_at = time.time() + 0.3
+    result = run_action(action, radio="sim", output_dir=tmp_path / "o", basename="s", cache_dir=tmp_path / "cache",
+                        start_at=start_at)
+    assert list(result.steps) == ["compile", "build", "wait", "start", "run", "finish"]
+    assert start_at <= result.started_at < start_at + 0.1  # built meanwhile, started at the time
+    assert 0.1 < result.steps["wait"] <= 0.3
+    # a start time already past (the task came late) is no wait at all
+    late = run_action(action, radio="sim", output_dir=tmp_path / "o", basename="s", cache_dir=tmp_path / "cache",
+                      start_at=time.time() - 5)
+    assert "wait" not in late.steps and late.started_at > start_at

@@ -129,6 +129,35 @@ def test_three_runs_get_ids_1_2_3_with_recordings_that_show_the_sim_tone(make_se
         assert entry.next_task_id == 4 and entry.next_task_time is None and not entry.is_active
 
 
+def test_a_task_is_handed_to_the_worker_ahead_and_its_capture_starts_at_its_due_time(make_settings):
+    from scos_gr.scheduler.service import CLAIM_LEAD_S
+
+    settings = make_settings()
+    with Running(settings) as scheduler:
+        handed = []
+        run = scheduler.worker.run
+        scheduler.worker.run = lambda request: handed.append((time.time(), request, run(request))) or handed[-1][2]
+        now = int(time.time())
+        add_entry("on-time", start=now + 2, interval=1, stop=now + 5)
+        assert wait_until(finished("on-time", 3), 90)
+    tasks = tasks_of("on-time")
+    assert [t.status for t in tasks] == [store.TASK_SUCCESS] * 3, [t.detail for t in tasks]
+    for task, (sent, request, outcome), acq in zip(tasks, handed, acquisitions_of("on-time")):
+        due = task.scheduled_time
+        assert request.start_at == due and sent <= due + 1.0
+        # the flowgraph, hence the capture, starts at the due time and never before it
+        capture = json.loads((settings.data_dir / acq.meta_path).read_text())["captures"][0]
+        captured = datetime.datetime.fromisoformat(capture["core:datetime"].rstrip("Z")).replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        assert due <= outcome.started_at <= captured < due + 1.0, (due, outcome.started_at, captured)
+        started = task.started.replace(tzinfo=datetime.timezone.utc).timestamp()
+        assert due <= started < due + 1.0  # the row's start is the due time, not the claim's
+    # claimed and handed over ahead (CLAIM_LEAD_S): the worker waited for the due time, on an
+    # idle machine in every task, on a loaded one in one of three at least
+    waited = [outcome.steps.get("wait", 0.0) for _, _, outcome in handed]
+    assert any(0 < w <= CLAIM_LEAD_S for w in waited), waited
+
+
 def test_runs_that_come_due_while_the_sensor_starts_are_run_not_compressed(make_settings):
     # opening the radio takes 4 s at warm-up, so the entry's three runs (+1, +2, +3 s) all come
     # due while the scheduler is starting: each must run, in order, once it is ready
