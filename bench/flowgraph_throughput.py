@@ -44,7 +44,7 @@ from measure import Run  # bench/, the script's own folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = int(float(os.environ.get("SCOS_BENCH_SAMPLES", 200e6)))
-ROUNDS = int(os.environ.get("SCOS_BENCH_ROUNDS", 3))
+ROUNDS = int(os.environ.get("SCOS_BENCH_ROUNDS", 5))
 FFT_SIZE = 1024
 REAL_TIME_MSPS = 15.36
 NUMPY_SAMPLES = int(float(os.environ.get("SCOS_BENCH_NUMPY_SAMPLES", 16e6)))

@@ -1,7 +1,7 @@
 """IQ capture to disk: acquire_iq_751MHz as a whole task against the machine's I/O limit for it.
 
 Runs the real action through the runner with the unthrottled sim radio for 2 s of samples at
-15.36 MS/s (246 MB), ``SCOS_BENCH_ROUNDS`` times (default 3) after one warm-up run, and in each
+15.36 MS/s (246 MB), ``SCOS_BENCH_ROUNDS`` times (default 5) after one warm-up run, and in each
 round also measures, on the same data directory's filesystem and with the same number of bytes:
 
 - SHA-512: hashlib over the bytes in memory (the recording's ``core:sha512`` must be computed
@@ -42,7 +42,7 @@ from scos_gr.sigmf_out.context import TaskContext  # noqa: E402
 
 RATE = 15.36e6
 DURATION_S = float(os.environ.get("SCOS_BENCH_IQ_SECONDS", 2.0))
-ROUNDS = int(os.environ.get("SCOS_BENCH_ROUNDS", 3))
+ROUNDS = int(os.environ.get("SCOS_BENCH_ROUNDS", 5))
 SAMPLE_BYTES = 8  # cf32_le
 PIECE = 4 << 20
 
