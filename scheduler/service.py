@@ -496,6 +496,8 @@ class Scheduler:
             else:
                 self._set_fault("scheduler", None, source="task")
         duration = time.monotonic() - started
+        if outcome.started_at:  # handed over ahead of its due time: the task's time begins with its flowgraph
+            duration = min(duration, max(0.0, time.time() - outcome.started_at))
         self._record(task, outcome, duration)
 
     def _records(self, action: str) -> bool:
