@@ -49,6 +49,9 @@ MAX_SLEEP_S = 1.0
 #: path from due time to capture (about 3-4 ms here). A task claimed this early runs even if its
 #: entry is changed in these last milliseconds, as it would have once started.
 CLAIM_LEAD_S = 0.02
+#: the loop's pause when a run is due as it goes to sleep (it came due during the pass, or could
+#: not be claimed: never a busy loop)
+DUE_AGAIN_S = 0.002
 STATE_ROW_ID = 1
 #: runs of one entry recorded one by one as not run after a database outage (beyond: compressed)
 MAX_MISSED_RECORDED = 1000
@@ -303,8 +306,15 @@ class Scheduler:
             return [planner.plan_of(row) for row in rows]
 
     def _sleep_time(self) -> float:
-        """Until the next due time (so tasks start on time), at most MAX_SLEEP_S."""
-        wake = planner.next_wake(self._entries(), _claim_horizon())
+        """Until the next due time (so tasks start on time), at most MAX_SLEEP_S.
+
+        A run that came due (within CLAIM_LEAD_S) after the pass that found none began is
+        taken after DUE_AGAIN_S: next_wake leaves due runs out, and sleeping to the one after
+        would start it up to a second late."""
+        entries, horizon = self._entries(), _claim_horizon()
+        if planner.due_tasks(entries, horizon, self.kept):
+            return DUE_AGAIN_S
+        wake = planner.next_wake(entries, horizon)
         if wake is None:
             return MAX_SLEEP_S
         return max(0.0, min(MAX_SLEEP_S, wake - CLAIM_LEAD_S - time.time()))

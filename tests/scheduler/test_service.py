@@ -160,6 +160,18 @@ def test_a_task_is_handed_to_the_worker_ahead_and_its_capture_starts_at_its_due_
     assert any(0 < w <= CLAIM_LEAD_S for w in waited), waited
 
 
+def test_a_run_that_comes_due_during_a_pass_is_taken_at_once_not_a_second_later(make_settings):
+    from scos_gr.scheduler import service
+
+    scheduler = Scheduler(make_settings())
+    now = int(time.time())
+    add_entry("just-due", start=now + 3, interval=1)
+    assert scheduler._sleep_time() == service.MAX_SLEEP_S  # not due for 3 s: the loop's longest sleep
+    with store.database.connection_context():  # the pass found nothing; then the second turned
+        store.ScheduleEntry.update(next_task_time=now).where(store.ScheduleEntry.name == "just-due").execute()
+    assert scheduler._sleep_time() == service.DUE_AGAIN_S  # not a sleep to the run after it
+
+
 def test_runs_that_come_due_while_the_sensor_starts_are_run_not_compressed(make_settings):
     # opening the radio takes 4 s at warm-up, so the entry's three runs (+1, +2, +3 s) all come
     # due while the scheduler is starting: each must run, in order, once it is ready
