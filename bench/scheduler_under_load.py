@@ -6,6 +6,8 @@ loopback; an entry runs acquire700c (sim radio) every second for 30 s while 50 c
 each on its own keep-alive connection, send `GET /api/v1/schedule/`, `/status` and
 `/tasks/{entry}/` back to back. Afterwards the task log says which runs happened and when each
 started (its `started`: when its flowgraph started) against its due time (`scheduled_time`).
+The API gives `started` in milliseconds, truncated: a run started within its due time's first
+millisecond counts as 0.0 ms late.
 
 Figures per database: runs done / due, start lateness (started - due) p50/p99/max, API latency
 p50/p99 and requests per second. Last line (both databases together: runs summed, the worse
