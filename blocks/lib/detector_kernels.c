@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vector_clones.h"
+
 /* Per-bin running minimum, maximum and sum (in double) over the frames.
  * A NaN value is not taken by minimum or maximum (the comparisons are false) but makes the
  * sum NaN; power_stats turns the bin's detectors into NaN from that, as numpy would. */
@@ -89,13 +91,6 @@ static inline float key_value(uint32_t key)
     memcpy(&value, &bits, sizeof value);
     return value;
 }
-
-/* target_clones: an AVX2 copy where the CPU has it, chosen at load time (GCC, glibc). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SCOS_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SCOS_VECTOR_CLONES
-#endif
 
 SCOS_VECTOR_CLONES
 static void median_tile_keys(const float *frames, size_t rows, size_t bins, size_t first, size_t n,

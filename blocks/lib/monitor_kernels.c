@@ -14,14 +14,8 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
-/* target_clones: an AVX2 copy where the CPU has it, chosen at load time (GCC, glibc). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SCOS_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SCOS_VECTOR_CLONES
-#endif
+#include "vector_clones.h"
 
 /* Copies `n` float32 values (I and Q interleaved: 2 per complex sample) from `in` to `out` and
  * returns the largest of their magnitudes' bits (see above). */
