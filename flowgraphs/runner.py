@@ -87,10 +87,10 @@ class ActionResult:
 #: The steps of :func:`run_action`, in order: ``compile`` (the compile cache's answer and the
 #: catalogue's values checked), ``build`` (the top block constructed: blocks, FFT plans, the
 #: radio opened) or, for a flowgraph :func:`prepare` built, ``set`` (the task's values given to
-#: it), ``wait`` (for the task's due time, when it was handed over ahead), ``start`` (GNU Radio allocates the buffers and starts a thread per block),
-#: ``run`` (from then until the flowgraph has finished; the blocks' own steps, e.g.
-#: ``scos_sigmf_sink.write``, are inside it and listed after it), ``finish`` (errors, finalize,
-#: recordings). Tearing the flowgraph down is not among them: it is left to
+#: it), ``wait`` (for the task's due time, when it was handed over ahead), ``start`` (GNU Radio
+#: allocates the buffers and starts a thread per block), ``run`` (from then until the flowgraph
+#: has finished; the blocks' own steps, e.g. ``scos_sigmf_sink.write``, are inside it and listed
+#: after it), ``finish`` (errors, finalize, recordings). Tearing the flowgraph down is not among them: it is left to
 #: :func:`release_finished`, after the task's outcome has been sent.
 STEPS = ("compile", "build", "set", "wait", "start", "run", "finish")
 
@@ -403,13 +403,15 @@ def _run_flowgraph(action: Action, compiled: CompiledFlowgraph, overrides: Mappi
     if not action.records:
         step("finish")
         return ActionResult(capture_seconds=capture_seconds, measurements=measurements, steps=steps,
-                            started_at=started_at, log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
+                            started_at=started_at,
+                            log=f"{action.name}: passed in {capture_seconds:.3f} s" + _describe(measurements))
     recordings = [recording for block in task_blocks for recording in block.recordings()]
     if not recordings:
         raise ActionError(f"flowgraph {action.flowgraph} finished without writing the recording {basename}")
     step("finish")
     return ActionResult(recordings=recordings, capture_seconds=capture_seconds, measurements=measurements,
-                        steps=steps, started_at=started_at, log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
+                        steps=steps, started_at=started_at,
+                        log=f"{action.name}: {len(recordings)} recording(s) in {capture_seconds:.3f} s")
 
 
 def _wait_until(start_at: float) -> bool:
