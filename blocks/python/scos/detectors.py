@@ -83,13 +83,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.scos_exact_median.restype = None
 
 
-def load_kernels() -> ctypes.CDLL | None:
-    """The compiled detector loops installed next to this file, or None when they are not built."""
-    return load_library("detector_kernels", _declare)
-
-
-#: The compiled loops (None: numpy does everything).
-KERNELS = load_kernels()
+#: The compiled loops (``blocks/lib/detector_kernels.c``; None: numpy does everything).
+KERNELS = load_library("detector_kernels", _declare)
 if KERNELS is None:
     _log.warning("power_stats: detector kernels (_detector_kernels) not built; using numpy, "
                  "which costs about twice the CPU per sample")

@@ -57,13 +57,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.scos_apd_count.restype = None
 
 
-def load_kernels() -> ctypes.CDLL | None:
-    """The compiled APD loop installed next to this file, or None when it is not built."""
-    return load_library("sea_kernels", _declare)
-
-
-#: The compiled loop (None: numpy does it).
-KERNELS = load_kernels()
+#: The compiled loop (``blocks/lib/sea_kernels.c``; None: numpy does it).
+KERNELS = load_library("sea_kernels", _declare)
 if KERNELS is None:
     _log.warning("apd: sea kernels (_sea_kernels) not built; using numpy, several times slower per sample")
 
