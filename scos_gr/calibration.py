@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from scos_gr.disk import replace_atomically
 from scos_gr.errors import ConfigError
 from scos_gr.faults import Fault, FaultClock
 
@@ -265,22 +264,7 @@ def write_calibration(path: Path | str, points: Sequence[CalibrationPoint], *, c
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# written by scos-gr's calibrate action (Y-factor with the noise diode); see scos_gr/calibration.py\n"
     text += yaml.safe_dump(document, sort_keys=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    replace_atomically(path, text.encode("utf-8"), durable=True)
     return path
 
 

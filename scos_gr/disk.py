@@ -1,4 +1,5 @@
-"""The data filesystem as an operator sees it: how full, whether it can be written at all.
+"""The data filesystem as an operator sees it: how full, whether it can be written at all; and
+:func:`replace_atomically`, the one way a small file is written whole or not at all.
 
 Read by ``/status`` (``disk`` and its ``disk`` faults) and by the scheduler (data retention and
 the check before each task), so both say the same thing with the same numbers. Percentages are
@@ -7,6 +8,7 @@ the check before each task), so both say the same thing with the same numbers. P
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,3 +53,31 @@ def fault_details(data_dir: Path) -> list[str]:
         problems.append(f"the data filesystem ({data_dir}) is full: {now.free_bytes} bytes free, "
                         f"{now.percent:.0f}% used")
     return problems
+
+
+def replace_atomically(path: Path | str, data: bytes, *, durable: bool) -> None:
+    """Write ``data`` as ``path``, whole or not at all: into a hidden temp file in the same folder
+    (``.{name}.*.tmp``, removed on any failure), then renamed over ``path``.
+
+    ``durable``: fsync the file before the rename and the folder after it, so the new content
+    survives a power loss (the onboard calibration); a cache that can be made again skips both.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    if durable:
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from gnuradio import blocks, gr
 
+from scos_gr.disk import replace_atomically
 from scos_gr.errors import RadioError
 from scos_gr.radio_args import SIM_FREQUENCY_RANGE, SIM_FULL_SCALE, band_tones, sim_options
 
@@ -166,15 +167,7 @@ def _sim_file(samp_rate: float, tones: Sequence[tuple[float, float]], noise_dbm:
             os.makedirs(directory, exist_ok=True)
             data = sim_samples(samp_rate, tones, noise_dbm, seed, length, periodic_tones,
                                full_scale if periodic_tones else None, gate)
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data.tobytes())
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            replace_atomically(path, data.tobytes(), durable=False)  # a cache: made again if lost
             _prune(directory, keep=path)
     return path
 
