@@ -5,21 +5,13 @@ configuration runs, the full flowgraph writes its recording, and the last line p
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.bench_run import run_bench
 
 
 def test_short_run_prints_every_figure_and_the_ratio_line():
-    env = dict(os.environ, SCOS_BENCH_SAMPLES="3e6", SCOS_BENCH_ROUNDS="1", SCOS_BENCH_NUMPY_SAMPLES="1e6")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "flowgraph_throughput.py")], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
+    lines = run_bench("flowgraph_throughput.py", SCOS_BENCH_SAMPLES="3e6", SCOS_BENCH_ROUNDS="1", SCOS_BENCH_NUMPY_SAMPLES="1e6")
     last = re.fullmatch(r"ratio=(\d+\.\d{3}) msps=(\d+\.\d) baseline_msps=(\d+\.\d) "
                         r"reader_ratio=(\d+\.\d{3}) numpy_ratio=(\d+\.\d) cpu_ceiling_ratio=(\d\.\d\d) "
                         r"numpy_ceiling_ratio=(\d+\.\d) reader_numpy_ratio=(\d+\.\d)", lines[-1])

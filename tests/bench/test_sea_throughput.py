@@ -5,21 +5,13 @@ configuration runs, the SEA flowgraph writes its recording, and the last line pa
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.bench_run import run_bench
 
 
 def test_short_run_prints_every_figure_and_the_last_line():
-    env = dict(os.environ, SCOS_BENCH_SECONDS="0.2", SCOS_BENCH_ROUNDS="1", SCOS_BENCH_NUMPY_SECONDS="0.1")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "sea_throughput.py")], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
+    lines = run_bench("sea_throughput.py", SCOS_BENCH_SECONDS="0.2", SCOS_BENCH_ROUNDS="1", SCOS_BENCH_NUMPY_SECONDS="0.1")
     last = re.fullmatch(r"realtime_x=(\d+\.\d{2}) numpy_ratio=(\d+\.\d)", lines[-1])
     assert last, lines[-1]
     realtime, numpy_ratio = (float(g) for g in last.groups())

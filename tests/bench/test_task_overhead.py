@@ -3,21 +3,13 @@ contract; it prints the split of a task into steps. The figures are not asserted
 the machine)."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.bench_run import run_bench
 
 
 def test_a_short_run_prints_the_split_and_the_last_line():
-    env = dict(os.environ, SCOS_BENCH_TASKS="4", SCOS_BENCH_WARMUP="1")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "task_overhead.py")], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line for line in done.stdout.strip().splitlines() if ":info:" not in line]
+    lines = run_bench("task_overhead.py", SCOS_BENCH_TASKS="4", SCOS_BENCH_WARMUP="1")
     last = re.fullmatch(r"task_p50_ms=(\d+\.\d) task_p99_ms=(\d+\.\d) overhead_p99_ms=(-?\d+\.\d) "
                         r"start_jitter_p99_ms=(-?\d+\.\d) first_task_x=(\d+\.\d\d)", lines[-1])
     assert last, lines[-1]
