@@ -56,6 +56,14 @@ def click(wait, css):
     wait.until(attempt)
 
 
+def _check_screenshot(shot: Path, docs_name: str) -> None:
+    """A screenshot with something in it; copied to docs/``docs_name`` (the README's picture)
+    when SCOS_UPDATE_SCREENSHOT=1, on request only."""
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("SCOS_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / docs_name)
+
+
 def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
     with LiveServer(tmp_path / "data") as server:
         server.wait_scheduler("idle")
@@ -124,9 +132,7 @@ def test_sign_in_schedule_and_see_the_sim_tone_in_the_plot(browser, tmp_path):
         time.sleep(0.5)
         shot = tmp_path / "dashboard.png"
         browser.save_screenshot(str(shot))
-        assert shot.stat().st_size > 10_000
-        if os.environ.get("SCOS_UPDATE_SCREENSHOT") == "1":  # the README's picture, on request only
-            shutil.copyfile(shot, ROOT / "docs" / "screenshot-dashboard.png")
+        _check_screenshot(shot, "screenshot-dashboard.png")
 
 
 def test_a_sea_recording_shows_its_data_products_channel_by_channel(browser, tmp_path):
@@ -173,6 +179,4 @@ def test_a_sea_recording_shows_its_data_products_channel_by_channel(browser, tmp
         time.sleep(0.5)
         shot = tmp_path / "sea.png"
         panel.screenshot(str(shot))
-        assert shot.stat().st_size > 10_000
-        if os.environ.get("SCOS_UPDATE_SCREENSHOT") == "1":  # the README's picture, on request only
-            shutil.copyfile(shot, ROOT / "docs" / "screenshot-sea.png")
+        _check_screenshot(shot, "screenshot-sea.png")
